@@ -1,0 +1,205 @@
+//! Loads and stores: the lock-free fast path and the way to the slow path.
+//!
+//! A load of `N` bytes at `addr` takes the fast path when it stays inside
+//! one page and the page's read entry is non-zero; a store likewise with the
+//! write entry. Everything else (page-crossing accesses, zero and
+//! copy-on-write pages, faults, out-of-bounds) goes to the bulk routines in
+//! `bulk.rs`, which take the state lock and decide.
+
+use std::ptr;
+
+use super::{AddressSpace, SpaceInner};
+use crate::{MemoryFault, PAGE_SIZE};
+
+const PAGE_MASK: u64 = PAGE_SIZE as u64 - 1;
+const PAGE_SHIFT: u32 = PAGE_SIZE.trailing_zeros();
+
+/// A pin on an address space: while it lives, frames reachable through the
+/// space's tables are not reused (see [`crate::reclaim`]), so loads and
+/// stores can go through the tables without a lock.
+///
+/// Hold a pin while running guest code; drop it around host calls and at
+/// other points where a long-running thread can let revoked frames go.
+pub struct Pinned<'a> {
+    space: &'a SpaceInner,
+    owner: &'a AddressSpace,
+}
+
+impl AddressSpace {
+    /// Pins the space for lock-free access.
+    pub fn pin(&self) -> Pinned<'_> {
+        self.inner.readers.pin();
+        Pinned {
+            space: &self.inner,
+            owner: self,
+        }
+    }
+
+    /// Loads `N` bytes at `addr` (pins for this one access).
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryFault`]: out of bounds, unmapped, or no read right.
+    pub fn read<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemoryFault> {
+        self.pin().read(addr)
+    }
+
+    /// Stores `N` bytes at `addr` (pins for this one access).
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryFault`]: out of bounds, unmapped, no write right, or no
+    /// frame left for a zero or copy-on-write page. Nothing is written then.
+    pub fn write<const N: usize>(&self, addr: u64, bytes: [u8; N]) -> Result<(), MemoryFault> {
+        self.pin().write(addr, bytes)
+    }
+}
+
+impl Pinned<'_> {
+    /// The pinned space.
+    pub fn space(&self) -> &AddressSpace {
+        self.owner
+    }
+
+    /// Loads `N` bytes (`N <= 16`) at `addr`.
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryFault`]: out of bounds, unmapped, or no read right on any
+    /// page the access touches.
+    #[inline(always)]
+    pub fn read<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemoryFault> {
+        const { assert!(N <= 16) };
+        let offset = (addr & PAGE_MASK) as usize;
+        if offset <= PAGE_SIZE - N {
+            let base = self.space.tables.read_entry(addr >> PAGE_SHIFT);
+            if base != 0 {
+                // SAFETY: a non-zero read entry is the address of a readable
+                // page (a frame of the pool, or the static zero page), and
+                // `offset + N <= PAGE_SIZE` keeps the access inside it. The
+                // pin keeps the frame from being reused while we use it, even
+                // if the entry is cleared meanwhile (crate::reclaim). Loads
+                // may race with other instances' stores to a shared frame;
+                // the bytes read are then unspecified, never out of bounds.
+                return Ok(unsafe { ptr::read_unaligned((base + offset) as *const [u8; N]) });
+            }
+        }
+        let mut bytes = [0u8; N];
+        self.space.read_bytes(addr, &mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// Stores `N` bytes (`N <= 16`) at `addr`.
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryFault`]: out of bounds, unmapped, no write right on any page
+    /// the access touches, or no frame left for a zero or copy-on-write
+    /// page. Nothing is written then.
+    #[inline(always)]
+    pub fn write<const N: usize>(&self, addr: u64, bytes: [u8; N]) -> Result<(), MemoryFault> {
+        const { assert!(N <= 16) };
+        let offset = (addr & PAGE_MASK) as usize;
+        if offset <= PAGE_SIZE - N {
+            let base = self.space.tables.write_entry(addr >> PAGE_SHIFT);
+            if base != 0 {
+                // SAFETY: a non-zero write entry is the address of a frame
+                // this space may write (never the zero page), and
+                // `offset + N <= PAGE_SIZE` keeps the access inside it. The
+                // pin keeps the frame from being reused meanwhile.
+                unsafe { ptr::write_unaligned((base + offset) as *mut [u8; N], bytes) };
+                return Ok(());
+            }
+        }
+        self.space.write_bytes(addr, &bytes)
+    }
+
+    /// Loads a little-endian `u8`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pinned::read`].
+    #[inline(always)]
+    pub fn read_u8(&self, addr: u64) -> Result<u8, MemoryFault> {
+        self.read::<1>(addr).map(|b| b[0])
+    }
+
+    /// Loads a little-endian `u16`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pinned::read`].
+    #[inline(always)]
+    pub fn read_u16(&self, addr: u64) -> Result<u16, MemoryFault> {
+        self.read(addr).map(u16::from_le_bytes)
+    }
+
+    /// Loads a little-endian `u32`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pinned::read`].
+    #[inline(always)]
+    pub fn read_u32(&self, addr: u64) -> Result<u32, MemoryFault> {
+        self.read(addr).map(u32::from_le_bytes)
+    }
+
+    /// Loads a little-endian `u64`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pinned::read`].
+    #[inline(always)]
+    pub fn read_u64(&self, addr: u64) -> Result<u64, MemoryFault> {
+        self.read(addr).map(u64::from_le_bytes)
+    }
+
+    /// Stores a `u8`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pinned::write`].
+    #[inline(always)]
+    pub fn write_u8(&self, addr: u64, value: u8) -> Result<(), MemoryFault> {
+        self.write(addr, [value])
+    }
+
+    /// Stores a little-endian `u16`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pinned::write`].
+    #[inline(always)]
+    pub fn write_u16(&self, addr: u64, value: u16) -> Result<(), MemoryFault> {
+        self.write(addr, value.to_le_bytes())
+    }
+
+    /// Stores a little-endian `u32`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pinned::write`].
+    #[inline(always)]
+    pub fn write_u32(&self, addr: u64, value: u32) -> Result<(), MemoryFault> {
+        self.write(addr, value.to_le_bytes())
+    }
+
+    /// Stores a little-endian `u64`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pinned::write`].
+    #[inline(always)]
+    pub fn write_u64(&self, addr: u64, value: u64) -> Result<(), MemoryFault> {
+        self.write(addr, value.to_le_bytes())
+    }
+}
+
+impl Drop for Pinned<'_> {
+    fn drop(&mut self) {
+        if self.space.readers.unpin() {
+            let mut state = self.space.lock();
+            self.space.settle(&mut state);
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! Accesses that take the state lock: the slow path of loads and stores,
+//! bulk copy and fill, and host reads and writes of byte slices.
+//!
+//! Every routine checks its whole range before it changes a byte, in this
+//! order: bounds of each operand (source first), read rights of the source,
+//! write rights of the destination, then frames for the destination's zero
+//! and copy-on-write pages (all allocated at once, or none). The first
+//! failing check is the fault reported; nothing has changed then.
+//!
+//! While the state lock is held no reference of this space can be given
+//! up, so every frame its pages name stays valid without a pin.
+
+use std::collections::HashSet;
+use std::ptr;
+
+use super::{AddressSpace, SpaceInner, SpaceState};
+use crate::frame_pool::FrameId;
+use crate::page::{Mapping, PageKind};
+use crate::{Access, FaultReason, MemoryFault, PAGE_SIZE};
+
+/// Splits `addr..addr + len` into (page, offset in page, length) pieces.
+fn pieces(addr: u64, len: u64) -> impl Iterator<Item = (usize, usize, usize)> {
+    let page = PAGE_SIZE as u64;
+    let mut at = addr;
+    let end = addr + len;
+    std::iter::from_fn(move || {
+        if at >= end {
+            return None;
+        }
+        let offset = at % page;
+        let n = (page - offset).min(end - at);
+        let piece = ((at / page) as usize, offset as usize, n as usize);
+        at += n;
+        Some(piece)
+    })
+}
+
+impl SpaceInner {
+    /// Faults if `addr..addr + len` reaches beyond `memory.size`.
+    fn check_bounds(
+        &self,
+        state: &SpaceState,
+        addr: u64,
+        len: u64,
+        access: Access,
+    ) -> Result<(), MemoryFault> {
+        let size = state.pages.len() as u64 * PAGE_SIZE as u64;
+        match addr.checked_add(len) {
+            Some(end) if end <= size => Ok(()),
+            _ => Err(MemoryFault {
+                addr,
+                access,
+                reason: FaultReason::OutOfBounds,
+            }),
+        }
+    }
+
+    /// Faults at the first page of an in-bounds range that is unmapped or
+    /// lacks the right for `access`.
+    fn check_rights(
+        &self,
+        state: &SpaceState,
+        addr: u64,
+        len: u64,
+        access: Access,
+    ) -> Result<(), MemoryFault> {
+        for (vpn, offset, _) in pieces(addr, len) {
+            let reason = match state.pages[vpn] {
+                None => FaultReason::Unmapped,
+                Some(m) if !m.rights.allows(access) => FaultReason::Denied,
+                Some(_) => continue,
+            };
+            return Err(MemoryFault {
+                addr: (vpn * PAGE_SIZE + offset) as u64,
+                access,
+                reason,
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives every zero or copy-on-write page of `pages` a frame of its own
+    /// (the page becomes private), allocating all frames first.
+    ///
+    /// # Errors
+    ///
+    /// The first page that needed a frame, if the pool has too few; nothing
+    /// changed then.
+    pub(crate) fn own_frames(
+        &self,
+        state: &mut SpaceState,
+        pages: std::ops::Range<usize>,
+    ) -> Result<(), usize> {
+        // A copy-on-write frame whose only reference is ours is taken over
+        // without a copy. Counts only fall while we hold the lock (clones
+        // of this space are made under it), so this may overestimate.
+        let needs_new = |m: &Mapping| match m.kind {
+            PageKind::Zero => true,
+            PageKind::CopyOnWrite => m.frame.is_some_and(|f| self.pool.refcount(f) > 1),
+            _ => false,
+        };
+        let mut first = None;
+        let mut count = 0;
+        for vpn in pages.clone() {
+            if state.pages[vpn].as_ref().is_some_and(needs_new) {
+                first.get_or_insert(vpn);
+                count += 1;
+            }
+        }
+        let mut fresh = match self.pool.alloc_many(count) {
+            Ok(frames) => frames,
+            Err(_) => return Err(first.unwrap_or(pages.start)),
+        };
+        for vpn in pages {
+            let Some(m) = state.pages[vpn] else { continue };
+            let frame = match (m.kind, m.frame) {
+                (PageKind::Zero, _) => fresh.pop().expect("counted above"),
+                (PageKind::CopyOnWrite, Some(old)) if self.pool.refcount(old) == 1 => old,
+                (PageKind::CopyOnWrite, Some(old)) => {
+                    let new = fresh.pop().expect("counted above");
+                    self.pool.copy_frame(old, new);
+                    new
+                }
+                _ => continue,
+            };
+            self.set_page(state, vpn, Some(Mapping::private(frame, m.rights)));
+        }
+        // Frames left over because a count fell to one meanwhile.
+        for frame in fresh {
+            self.pool.release(frame);
+        }
+        Ok(())
+    }
+
+    /// Checks a write range and gives its pages frames of their own.
+    fn prepare_write(
+        &self,
+        state: &mut SpaceState,
+        addr: u64,
+        len: u64,
+    ) -> Result<(), MemoryFault> {
+        self.check_rights(state, addr, len, Access::Write)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let first = (addr / PAGE_SIZE as u64) as usize;
+        let last = ((addr + len - 1) / PAGE_SIZE as u64) as usize;
+        self.own_frames(state, first..last + 1).map_err(|vpn| MemoryFault {
+            addr: addr.max((vpn * PAGE_SIZE) as u64),
+            access: Access::Write,
+            reason: FaultReason::OutOfFrames,
+        })
+    }
+
+    /// The host address of byte `offset` of page `vpn`, which is mapped.
+    fn byte_addr(&self, state: &SpaceState, vpn: usize, offset: usize) -> *mut u8 {
+        let mapping = state.pages[vpn].as_ref().expect("checked mapped");
+        self.page_addr(mapping).wrapping_add(offset)
+    }
+
+    /// Reads `buf.len()` bytes at `addr` into `buf`.
+    pub(crate) fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryFault> {
+        let state = self.lock();
+        let len = buf.len() as u64;
+        self.check_bounds(&state, addr, len, Access::Read)?;
+        self.check_rights(&state, addr, len, Access::Read)?;
+        let mut at = 0;
+        for (vpn, offset, n) in pieces(addr, len) {
+            // SAFETY: the page is mapped and readable (checked), its frame is
+            // held by this space and stays valid under the lock; the piece
+            // lies inside the page and inside `buf`, and host buffers never
+            // overlap guest frames.
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    self.byte_addr(&state, vpn, offset),
+                    buf.as_mut_ptr().add(at),
+                    n,
+                )
+            };
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Writes `data` at `addr`.
+    pub(crate) fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), MemoryFault> {
+        let mut state = self.lock();
+        let len = data.len() as u64;
+        self.check_bounds(&state, addr, len, Access::Write)?;
+        self.prepare_write(&mut state, addr, len)?;
+        let mut at = 0;
+        for (vpn, offset, n) in pieces(addr, len) {
+            // SAFETY: the page is writable and has a frame of its own
+            // (prepare_write), valid under the lock; the piece lies inside
+            // the page and inside `data`.
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    data.as_ptr().add(at),
+                    self.byte_addr(&state, vpn, offset),
+                    n,
+                )
+            };
+            at += n;
+        }
+        self.settle(&mut state);
+        Ok(())
+    }
+
+    fn fill(&self, addr: u64, value: u8, len: u64) -> Result<(), MemoryFault> {
+        let mut state = self.lock();
+        self.check_bounds(&state, addr, len, Access::Write)?;
+        self.prepare_write(&mut state, addr, len)?;
+        for (vpn, offset, n) in pieces(addr, len) {
+            // SAFETY: as in `write_bytes`.
+            unsafe { self.byte_addr(&state, vpn, offset).write_bytes(value, n) };
+        }
+        self.settle(&mut state);
+        Ok(())
+    }
+
+    /// `memory.copy` within this space, with `memmove` semantics.
+    fn copy_within(&self, dst: u64, src: u64, len: u64) -> Result<(), MemoryFault> {
+        let mut state = self.lock();
+        self.check_bounds(&state, src, len, Access::Read)?;
+        self.check_bounds(&state, dst, len, Access::Write)?;
+        self.check_rights(&state, src, len, Access::Read)?;
+        self.prepare_write(&mut state, dst, len)?;
+        // Pieces bounded by page ends on both sides. No two pages of one
+        // space share a writable frame (a region maps at most once per
+        // space), so copying pieces front to back when dst <= src, and back
+        // to front otherwise, gives memmove's result.
+        let page = PAGE_SIZE as u64;
+        let backwards = dst > src;
+        let mut done = 0;
+        while done < len {
+            let n = if backwards {
+                // The piece that ends `done` bytes before the end.
+                let (s_end, d_end) = (src + len - done, dst + len - done);
+                let in_page = |end: u64| (end - 1) % page + 1;
+                in_page(s_end).min(in_page(d_end)).min(len - done)
+            } else {
+                let (s, d) = (src + done, dst + done);
+                (page - s % page).min(page - d % page).min(len - done)
+            };
+            let (s, d) = if backwards {
+                (src + len - done - n, dst + len - done - n)
+            } else {
+                (src + done, dst + done)
+            };
+            let from = self.byte_addr(&state, (s / page) as usize, (s % page) as usize);
+            let to = self.byte_addr(&state, (d / page) as usize, (d % page) as usize);
+            // SAFETY: both pieces lie inside one page each, mapped with the
+            // needed rights (checked), whose frames stay valid under the
+            // lock; `ptr::copy` allows the pieces to overlap.
+            unsafe { ptr::copy(from, to, n as usize) };
+            done += n;
+        }
+        self.settle(&mut state);
+        Ok(())
+    }
+}
+
+impl AddressSpace {
+    /// Host read: copies `buf.len()` bytes at `addr` into `buf`, with this
+    /// space's rights.
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryFault`] if any byte is out of bounds, unmapped or not
+    /// readable; `buf` is not written then.
+    pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryFault> {
+        self.inner.read_bytes(addr, buf)
+    }
+
+    /// Host write: copies `data` to `addr`, with this space's rights.
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryFault`] if any byte is out of bounds, unmapped or not
+    /// writable, or frames ran out; nothing is written then.
+    pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), MemoryFault> {
+        self.inner.write_bytes(addr, data)
+    }
+
+    /// `memory.fill`: sets `len` bytes at `addr` to `value`.
+    ///
+    /// # Errors
+    ///
+    /// As [`AddressSpace::write_bytes`].
+    pub fn fill(&self, addr: u64, value: u8, len: u64) -> Result<(), MemoryFault> {
+        self.inner.fill(addr, value, len)
+    }
+
+    /// `memory.copy`: copies `len` bytes from `src` to `dst` as if through
+    /// a temporary buffer (the ranges may overlap).
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryFault`] for the first failing check (bounds of `src`, of
+    /// `dst`, read rights of `src`, write rights of `dst`, frames); nothing
+    /// is written then.
+    pub fn copy_within(&self, dst: u64, src: u64, len: u64) -> Result<(), MemoryFault> {
+        self.inner.copy_within(dst, src, len)
+    }
+
+    /// Host copy between two spaces: `len` bytes from `src` in `from` to
+    /// `dst` in `self`, with each space's rights (the same space is allowed
+    /// and behaves as [`AddressSpace::copy_within`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`AddressSpace::copy_within`]; nothing is written on error.
+    pub fn copy_from(
+        &self,
+        dst: u64,
+        from: &AddressSpace,
+        src: u64,
+        len: u64,
+    ) -> Result<(), MemoryFault> {
+        if std::sync::Arc::ptr_eq(&self.inner, &from.inner) {
+            return self.copy_within(dst, src, len);
+        }
+        let (to, from) = (&*self.inner, &*from.inner);
+        // Lock in a global order (by id) so two opposite copies cannot
+        // deadlock.
+        let (mut dst_state, src_state);
+        if to.id < from.id {
+            dst_state = to.lock();
+            src_state = from.lock();
+        } else {
+            src_state = from.lock();
+            dst_state = to.lock();
+        }
+        from.check_bounds(&src_state, src, len, Access::Read)?;
+        to.check_bounds(&dst_state, dst, len, Access::Write)?;
+        from.check_rights(&src_state, src, len, Access::Read)?;
+        to.prepare_write(&mut dst_state, dst, len)?;
+        // Two spaces may map the same frame (a shared region); then go
+        // through a buffer so that the result is the one of a copy.
+        let frames_of = |state: &SpaceState, addr: u64| -> HashSet<FrameId> {
+            pieces(addr, len)
+                .filter_map(|(vpn, _, _)| state.pages[vpn].and_then(|m| m.frame))
+                .collect()
+        };
+        let aliased = !frames_of(&dst_state, dst).is_disjoint(&frames_of(&src_state, src));
+        if aliased {
+            let mut buf = vec![0u8; len as usize];
+            let mut at = 0;
+            for (vpn, offset, n) in pieces(src, len) {
+                // SAFETY: readable page of `from` (checked), valid under its
+                // lock; the piece is inside the page and inside `buf`.
+                unsafe {
+                    ptr::copy_nonoverlapping(
+                        from.byte_addr(&src_state, vpn, offset),
+                        buf.as_mut_ptr().add(at),
+                        n,
+                    )
+                };
+                at += n;
+            }
+            let mut at = 0;
+            for (vpn, offset, n) in pieces(dst, len) {
+                // SAFETY: writable private or shared page of `to`
+                // (prepare_write), valid under its lock.
+                unsafe {
+                    ptr::copy_nonoverlapping(
+                        buf.as_ptr().add(at),
+                        to.byte_addr(&dst_state, vpn, offset),
+                        n,
+                    )
+                };
+                at += n;
+            }
+        } else {
+            let mut done = 0;
+            while done < len {
+                let (s, d) = (src + done, dst + done);
+                let page = PAGE_SIZE as u64;
+                let n = (page - s % page).min(page - d % page).min(len - done);
+                let from_addr =
+                    from.byte_addr(&src_state, (s / page) as usize, (s % page) as usize);
+                let to_addr = to.byte_addr(&dst_state, (d / page) as usize, (d % page) as usize);
+                // SAFETY: pieces inside one page each, with the rights
+                // checked, valid under both locks; the frames differ
+                // (not aliased), so the pieces do not overlap.
+                unsafe { ptr::copy_nonoverlapping(from_addr, to_addr, n as usize) };
+                done += n;
+            }
+        }
+        to.settle(&mut dst_state);
+        Ok(())
+    }
+}

@@ -1,0 +1,305 @@
+//! Control operations: map, protect, unmap, discard, share, map a region,
+//! and copy-on-write clones. Each checks all its pages before it changes
+//! one, so an error leaves the space as it was.
+
+use std::sync::Arc;
+
+use super::{AddressSpace, SpaceInner};
+use crate::page::{Mapping, PageKind};
+use crate::region::{Region, RegionOwner};
+use crate::{MmuError, RegionId, Rights, PAGE_SIZE};
+
+fn page_addr(vpn: usize) -> u64 {
+    (vpn * PAGE_SIZE) as u64
+}
+
+impl AddressSpace {
+    /// Maps fresh zero pages with `rights` at `addr..addr + len`, replacing
+    /// whatever was there (private frames are released, shared pages
+    /// unmapped). A frame is allocated for a page on its first write.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::Unaligned`], [`MmuError::OutOfRange`].
+    pub fn map_anon(&self, addr: u64, len: u64, rights: Rights) -> Result<(), MmuError> {
+        let inner = &*self.inner;
+        let mut state = inner.lock();
+        for vpn in inner.page_range(&state, addr, len)? {
+            inner.set_page(&mut state, vpn, Some(Mapping::zero(rights)));
+        }
+        inner.settle(&mut state);
+        Ok(())
+    }
+
+    /// Sets the rights of mapped pages. On a shared page the rights may not
+    /// exceed those the page was mapped with.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::Unaligned`], [`MmuError::OutOfRange`],
+    /// [`MmuError::NotMapped`], [`MmuError::RightsExceedMapping`].
+    pub fn protect(&self, addr: u64, len: u64, rights: Rights) -> Result<(), MmuError> {
+        let inner = &*self.inner;
+        let mut state = inner.lock();
+        let pages = inner.page_range(&state, addr, len)?;
+        for vpn in pages.clone() {
+            match state.pages[vpn] {
+                None => return Err(MmuError::NotMapped { addr: page_addr(vpn) }),
+                Some(m) if rights > m.cap => {
+                    return Err(MmuError::RightsExceedMapping {
+                        addr: page_addr(vpn),
+                        requested: rights,
+                        allowed: m.cap,
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        for vpn in pages {
+            let m = state.pages[vpn].expect("checked mapped");
+            inner.set_page(&mut state, vpn, Some(Mapping { rights, ..m }));
+        }
+        Ok(())
+    }
+
+    /// Unmaps pages (unmapped pages in the range are left as they are).
+    /// Private frames are released once nothing can reach them.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::Unaligned`], [`MmuError::OutOfRange`].
+    pub fn unmap(&self, addr: u64, len: u64) -> Result<(), MmuError> {
+        let inner = &*self.inner;
+        let mut state = inner.lock();
+        for vpn in inner.page_range(&state, addr, len)? {
+            if state.pages[vpn].is_some() {
+                inner.set_page(&mut state, vpn, None);
+            }
+        }
+        inner.settle(&mut state);
+        Ok(())
+    }
+
+    /// Makes private pages read as zero again and releases their frames
+    /// (`memory.discard`); rights are kept.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::Unaligned`], [`MmuError::OutOfRange`],
+    /// [`MmuError::NotMapped`], [`MmuError::SharedPage`].
+    pub fn discard(&self, addr: u64, len: u64) -> Result<(), MmuError> {
+        let inner = &*self.inner;
+        let mut state = inner.lock();
+        let pages = inner.page_range(&state, addr, len)?;
+        for vpn in pages.clone() {
+            match state.pages[vpn] {
+                None => return Err(MmuError::NotMapped { addr: page_addr(vpn) }),
+                Some(Mapping {
+                    kind: PageKind::Shared(_),
+                    ..
+                }) => return Err(MmuError::SharedPage { addr: page_addr(vpn) }),
+                Some(_) => {}
+            }
+        }
+        for vpn in pages {
+            let m = state.pages[vpn].expect("checked mapped");
+            if m.kind != PageKind::Zero {
+                inner.set_page(&mut state, vpn, Some(Mapping::zero(m.rights)));
+            }
+        }
+        inner.settle(&mut state);
+        Ok(())
+    }
+
+    /// Makes the pages at `addr..addr + len` a new region owned by this
+    /// space, without copying: the pages stay mapped here with their rights
+    /// and become [`PageKind::Shared`]. Zero and copy-on-write pages get
+    /// frames of their own first. Grants of the region may give at most
+    /// `max_rights`.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::Unaligned`], [`MmuError::OutOfRange`],
+    /// [`MmuError::InvalidSize`] (empty range), [`MmuError::NotMapped`],
+    /// [`MmuError::AlreadyShared`], [`MmuError::OutOfFrames`].
+    pub fn share(
+        &self,
+        addr: u64,
+        len: u64,
+        name: &str,
+        max_rights: Rights,
+    ) -> Result<Region, MmuError> {
+        let inner = &*self.inner;
+        let mut state = inner.lock();
+        let pages = inner.page_range(&state, addr, len)?;
+        if pages.is_empty() {
+            return Err(MmuError::InvalidSize(len));
+        }
+        for vpn in pages.clone() {
+            match state.pages[vpn] {
+                None => return Err(MmuError::NotMapped { addr: page_addr(vpn) }),
+                Some(Mapping {
+                    kind: PageKind::Shared(region),
+                    ..
+                }) => {
+                    return Err(MmuError::AlreadyShared {
+                        addr: page_addr(vpn),
+                        region,
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        inner
+            .own_frames(&mut state, pages.clone())
+            .map_err(|_| MmuError::OutOfFrames)?;
+        let frames: Vec<_> = pages
+            .clone()
+            .map(|vpn| state.pages[vpn].and_then(|m| m.frame).expect("owned above"))
+            .collect();
+        let region = Region::from_frames(
+            &inner.pool,
+            name,
+            frames,
+            max_rights,
+            RegionOwner::Space(inner.id),
+        );
+        region.record_mapping(inner.id, Arc::downgrade(&self.inner), pages.start);
+        for vpn in pages {
+            let m = state.pages[vpn].expect("checked mapped");
+            let kind = PageKind::Shared(region.id());
+            inner.set_page(&mut state, vpn, Some(Mapping { kind, ..m }));
+        }
+        Ok(region)
+    }
+
+    /// Maps the whole region at `addr` with `rights`, replacing what was
+    /// there. The region's owner may map it with any rights; any other
+    /// space needs a grant of at least `rights`. The mapping's rights are
+    /// also the most `protect` can give these pages.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::Unaligned`], [`MmuError::OutOfRange`],
+    /// [`MmuError::ForeignPool`], [`MmuError::AlreadyMapped`],
+    /// [`MmuError::NotGranted`].
+    pub fn map_region(&self, region: &Region, addr: u64, rights: Rights) -> Result<(), MmuError> {
+        let inner = &*self.inner;
+        let mut state = inner.lock();
+        let pages = inner.page_range(&state, addr, region.size())?;
+        if !region.pool().same_pool(&inner.pool) {
+            return Err(MmuError::ForeignPool);
+        }
+        if state.regions.contains_key(&region.id()) {
+            return Err(MmuError::AlreadyMapped(region.id()));
+        }
+        region.admit(inner.id, rights, Arc::downgrade(&self.inner), pages.start)?;
+        for (vpn, &frame) in pages.zip(region.frames()) {
+            inner.pool.retain(frame);
+            let mapping = Mapping {
+                frame: Some(frame),
+                rights,
+                cap: rights,
+                kind: PageKind::Shared(region.id()),
+            };
+            inner.set_page(&mut state, vpn, Some(mapping));
+        }
+        inner.settle(&mut state);
+        Ok(())
+    }
+
+    /// A copy-on-write clone: a new space of the same size and limits whose
+    /// pages have the same contents and rights. Private pages are not
+    /// copied: both spaces share their frames copy-on-write, and a write on
+    /// either side copies just that page. Shared pages are copied into
+    /// private pages of the clone (the clone holds no grant).
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::OutOfFrames`] (frames for shared pages),
+    /// [`MmuError::PoolReservation`] (tables); nothing changes then.
+    pub fn try_clone(&self) -> Result<AddressSpace, MmuError> {
+        let inner = &*self.inner;
+        let mut state = inner.lock();
+        let shared = state
+            .pages
+            .iter()
+            .filter(|p| p.is_some_and(|m| matches!(m.kind, PageKind::Shared(_))))
+            .count();
+        let clone = SpaceInner::empty(inner.pool.clone(), inner.max_wasm_pages)?;
+        let mut copies = inner.pool.alloc_many(shared)?;
+        let mut clone_state = clone.lock();
+        clone_state.pages = vec![None; state.pages.len()];
+        for vpn in 0..state.pages.len() {
+            let Some(m) = state.pages[vpn] else { continue };
+            let page = match (m.kind, m.frame) {
+                (PageKind::Shared(_), Some(frame)) => {
+                    let copy = copies.pop().expect("counted above");
+                    inner.pool.copy_frame(frame, copy);
+                    Mapping::private(copy, m.rights)
+                }
+                (PageKind::Private | PageKind::CopyOnWrite, Some(frame)) => {
+                    inner.pool.retain(frame);
+                    let cow = Mapping {
+                        kind: PageKind::CopyOnWrite,
+                        ..m
+                    };
+                    inner.set_page(&mut state, vpn, Some(cow));
+                    cow
+                }
+                _ => Mapping::zero(m.rights),
+            };
+            clone.set_page(&mut clone_state, vpn, Some(page));
+        }
+        clone.size.store(inner.size_bytes(), std::sync::atomic::Ordering::Release);
+        drop(clone_state);
+        Ok(AddressSpace {
+            inner: Arc::new(clone),
+        })
+    }
+}
+
+impl SpaceInner {
+    /// Unmaps this space's pages of `region` among the `count` pages from
+    /// `first` (revocation).
+    pub(crate) fn remove_region_pages(&self, region: RegionId, first: usize, count: usize) {
+        self.update_region_pages(region, first, count, |_| None);
+    }
+
+    /// Lowers the rights of this space's pages of `region` to at most
+    /// `rights` (a grant was reduced).
+    pub(crate) fn limit_region_pages(
+        &self,
+        region: RegionId,
+        first: usize,
+        count: usize,
+        rights: Rights,
+    ) {
+        self.update_region_pages(region, first, count, |m| {
+            Some(Mapping {
+                rights: m.rights.min(rights),
+                cap: m.cap.min(rights),
+                ..m
+            })
+        });
+    }
+
+    fn update_region_pages(
+        &self,
+        region: RegionId,
+        first: usize,
+        count: usize,
+        update: impl Fn(Mapping) -> Option<Mapping>,
+    ) {
+        let mut state = self.lock();
+        let end = first.saturating_add(count).min(state.pages.len());
+        for vpn in first.min(end)..end {
+            if let Some(m) = state.pages[vpn] {
+                if m.kind == PageKind::Shared(region) {
+                    self.set_page(&mut state, vpn, update(m));
+                }
+            }
+        }
+        self.settle(&mut state);
+    }
+}

@@ -1,0 +1,368 @@
+//! Address spaces: one per linear memory.
+//!
+//! ```text
+//!  AddressSpace ─┬─ state (Mutex): pages[vpn] = canonical Page, region use, limbo
+//!                ├─ tables: read[vpn], write[vpn] host addresses (lock-free reads)
+//!                ├─ readers: pin count for the reclamation protocol
+//!                └─ size, generation (atomics)
+//! ```
+//!
+//! Invariants, all established under the state lock:
+//!
+//! * `tables` is a function of `pages` (see [`SpaceInner::entries_for`]):
+//!   every change to a page goes through [`SpaceInner::set_page`], which
+//!   updates both entries and bumps the generation.
+//! * Pages at or beyond `memory.size` are never in the tables, so the fast
+//!   path needs no bounds check of its own.
+//! * Each mapping with a frame holds one reference to it. A reference that
+//!   a page gives up goes to limbo first (see [`crate::reclaim`]).
+//! * A region is mapped at most once per space, and pages of a space never
+//!   share a writable frame, so copies within one space can use `memmove`.
+
+mod access;
+mod bulk;
+mod control;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::frame_pool::{FrameId, FramePool};
+use crate::page::{MapRun, Mapping, Page, PageInfo, PageKind};
+use crate::reclaim::Readers;
+use crate::tables::{Tables, ZERO_PAGE};
+use crate::{MmuError, RegionId, Rights, MAX_WASM_PAGES, PAGES_PER_WASM_PAGE, PAGE_SIZE};
+
+pub use access::Pinned;
+
+/// The identity of an address space, unique in the process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SpaceId(u64);
+
+impl SpaceId {
+    fn fresh() -> SpaceId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        SpaceId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl std::fmt::Display for SpaceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "space#{}", self.0)
+    }
+}
+
+/// Size limits of a linear memory, in Wasm pages of 64 KiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryLimits {
+    /// Size at creation.
+    pub initial: u64,
+    /// Largest size `grow` may reach; `None` means 4 GiB.
+    pub maximum: Option<u64>,
+}
+
+impl MemoryLimits {
+    /// Limits with the given initial size and maximum.
+    pub fn new(initial: u64, maximum: Option<u64>) -> MemoryLimits {
+        MemoryLimits { initial, maximum }
+    }
+}
+
+/// The virtual linear memory of one instance: pages of 4 KiB translated to
+/// frames of a [`FramePool`], each with its rights.
+///
+/// All methods take `&self` and may be called from several threads: control
+/// operations serialize on the space's lock, accesses through [`Pinned`]
+/// take no lock on the fast path.
+pub struct AddressSpace {
+    pub(crate) inner: Arc<SpaceInner>,
+}
+
+pub(crate) struct SpaceInner {
+    pub(crate) id: SpaceId,
+    pub(crate) pool: FramePool,
+    pub(crate) tables: Tables,
+    pub(crate) readers: Readers,
+    /// `memory.size` in bytes; changes only under the state lock.
+    size: AtomicU64,
+    max_wasm_pages: u64,
+    generation: AtomicU64,
+    state: Mutex<SpaceState>,
+}
+
+pub(crate) struct SpaceState {
+    /// One entry per page below `memory.size`.
+    pub(crate) pages: Vec<Page>,
+    /// How many pages of each region are mapped here.
+    pub(crate) regions: HashMap<RegionId, usize>,
+    /// Frame references given up while a pin may still use them.
+    pub(crate) limbo: Vec<FrameId>,
+}
+
+impl AddressSpace {
+    /// A memory of `limits.initial` Wasm pages, every page a zero page with
+    /// read-write rights (no frame is used until a page is written).
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::InvalidLimits`] if the initial size exceeds the maximum
+    /// or the maximum exceeds 4 GiB; [`MmuError::PoolReservation`] if the
+    /// host cannot allocate the translation tables.
+    pub fn new(pool: &FramePool, limits: MemoryLimits) -> Result<AddressSpace, MmuError> {
+        let maximum = limits.maximum.unwrap_or(MAX_WASM_PAGES);
+        if limits.initial > maximum || maximum > MAX_WASM_PAGES {
+            return Err(MmuError::InvalidLimits {
+                initial: limits.initial,
+                maximum,
+            });
+        }
+        let inner = SpaceInner::empty(pool.clone(), maximum)?;
+        inner.grow(limits.initial)?;
+        Ok(AddressSpace {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// This space's identity (what grants name).
+    pub fn id(&self) -> SpaceId {
+        self.inner.id
+    }
+
+    /// The pool this space takes its frames from.
+    pub fn pool(&self) -> &FramePool {
+        &self.inner.pool
+    }
+
+    /// `memory.size` in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        self.inner.size_bytes()
+    }
+
+    /// `memory.size` in Wasm pages.
+    pub fn size_wasm_pages(&self) -> u64 {
+        self.size_bytes() / (PAGES_PER_WASM_PAGE * PAGE_SIZE) as u64
+    }
+
+    /// The most Wasm pages this memory may grow to.
+    pub fn max_wasm_pages(&self) -> u64 {
+        self.inner.max_wasm_pages
+    }
+
+    /// A counter that changes whenever a translation changes. Software TLBs
+    /// compare it to drop cached translations.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// `memory.grow`: adds `delta` Wasm pages of read-write zero pages and
+    /// returns the old size in Wasm pages.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::GrowBeyondMaximum`] if the result would exceed the
+    /// maximum; nothing changes then.
+    pub fn grow(&self, delta: u64) -> Result<u64, MmuError> {
+        self.inner.grow(delta)
+    }
+
+    /// The state of the page holding `addr`, `None` if it is unmapped or at
+    /// or beyond `memory.size`.
+    pub fn page_info(&self, addr: u64) -> Option<PageInfo> {
+        let state = self.inner.lock();
+        let page = state.pages.get(usize::try_from(addr / PAGE_SIZE as u64).ok()?)?;
+        page.map(|m| PageInfo {
+            rights: m.rights,
+            kind: m.kind,
+        })
+    }
+
+    /// The memory map: consecutive runs of pages in the same state, covering
+    /// `0..memory.size`.
+    pub fn memory_map(&self) -> Vec<MapRun> {
+        let state = self.inner.lock();
+        let mut runs: Vec<MapRun> = Vec::new();
+        for (vpn, page) in state.pages.iter().enumerate() {
+            let info = page.map(|m| PageInfo {
+                rights: m.rights,
+                kind: m.kind,
+            });
+            let start = (vpn * PAGE_SIZE) as u64;
+            match runs.last_mut() {
+                Some(run) if run.page == info => run.end = start + PAGE_SIZE as u64,
+                _ => runs.push(MapRun {
+                    start,
+                    end: start + PAGE_SIZE as u64,
+                    page: info,
+                }),
+            }
+        }
+        runs
+    }
+
+    /// How many pages of this space are backed by a frame (private,
+    /// shared or copy-on-write), i.e. not unmapped and not zero pages.
+    pub fn resident_pages(&self) -> usize {
+        let state = self.inner.lock();
+        state
+            .pages
+            .iter()
+            .filter(|page| page.is_some_and(|m| m.frame.is_some()))
+            .count()
+    }
+}
+
+impl std::fmt::Debug for AddressSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddressSpace")
+            .field("id", &self.inner.id)
+            .field("size_bytes", &self.size_bytes())
+            .finish()
+    }
+}
+
+impl SpaceInner {
+    /// A space of size 0 whose tables cover `max_wasm_pages`.
+    fn empty(pool: FramePool, max_wasm_pages: u64) -> Result<SpaceInner, MmuError> {
+        let table_len = max_wasm_pages as usize * PAGES_PER_WASM_PAGE;
+        Ok(SpaceInner {
+            id: SpaceId::fresh(),
+            pool,
+            tables: Tables::new(table_len)?,
+            readers: Readers::default(),
+            size: AtomicU64::new(0),
+            max_wasm_pages,
+            generation: AtomicU64::new(0),
+            state: Mutex::new(SpaceState {
+                pages: Vec::new(),
+                regions: HashMap::new(),
+                limbo: Vec::new(),
+            }),
+        })
+    }
+
+    /// The state lock. A panic while it was held cannot leave the state
+    /// half-changed in a way that breaks memory safety (tables are derived
+    /// per page), so a poisoned lock is taken over.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SpaceState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn size_bytes(&self) -> u64 {
+        self.size.load(Ordering::Acquire)
+    }
+
+    fn grow(&self, delta: u64) -> Result<u64, MmuError> {
+        let mut state = self.lock();
+        let wasm_page = PAGES_PER_WASM_PAGE as u64;
+        let current = state.pages.len() as u64 / wasm_page;
+        let new = current
+            .checked_add(delta)
+            .filter(|&new| new <= self.max_wasm_pages)
+            .ok_or(MmuError::GrowBeyondMaximum {
+                current,
+                delta,
+                maximum: self.max_wasm_pages,
+            })?;
+        for _ in current * wasm_page..new * wasm_page {
+            state.pages.push(None);
+            let vpn = state.pages.len() - 1;
+            self.set_page(&mut state, vpn, Some(Mapping::zero(Rights::ReadWrite)));
+        }
+        self.size.store(new * wasm_page * PAGE_SIZE as u64, Ordering::Release);
+        Ok(current)
+    }
+
+    /// The table entries that a page translates to: the host address for
+    /// reads and for writes, 0 where the slow path must decide.
+    fn entries_for(&self, page: &Page) -> (usize, usize) {
+        let Some(mapping) = page else { return (0, 0) };
+        let frame_addr = mapping
+            .frame
+            .map_or(ZERO_PAGE.addr(), |frame| self.pool.frame_ptr(frame) as usize);
+        let read = if mapping.rights.can_read() { frame_addr } else { 0 };
+        let write = if mapping.rights.can_write() && !mapping.needs_frame_for_write() {
+            frame_addr
+        } else {
+            0
+        };
+        (read, write)
+    }
+
+    /// Replaces page `vpn` and its table entries.
+    ///
+    /// Reference accounting: if the new mapping has the same frame as the
+    /// old one, the old reference carries over; otherwise the caller gives
+    /// the new mapping a reference of its own, and the old one goes to limbo
+    /// (the caller settles limbo before releasing the lock).
+    pub(crate) fn set_page(&self, state: &mut SpaceState, vpn: usize, new: Page) {
+        let old = std::mem::replace(&mut state.pages[vpn], new);
+        let (read, write) = self.entries_for(&new);
+        self.tables.set(vpn, read, write);
+        self.generation.fetch_add(1, Ordering::Release);
+        let old_frame = old.and_then(|m| m.frame);
+        let new_frame = new.and_then(|m| m.frame);
+        if old_frame != new_frame {
+            if let Some(frame) = old_frame {
+                state.limbo.push(frame);
+            }
+        }
+        if let Some(PageKind::Shared(region)) = old.map(|m| m.kind) {
+            if let Some(count) = state.regions.get_mut(&region) {
+                *count -= 1;
+                if *count == 0 {
+                    state.regions.remove(&region);
+                }
+            }
+        }
+        if let Some(PageKind::Shared(region)) = new.map(|m| m.kind) {
+            *state.regions.entry(region).or_insert(0) += 1;
+        }
+    }
+
+    /// Releases limbo if no pin is active. Every operation that may have
+    /// given up references calls this before it releases the lock.
+    pub(crate) fn settle(&self, state: &mut SpaceState) {
+        self.readers.settle(&mut state.limbo, &self.pool);
+    }
+
+    /// The host address of a mapped page's contents (the zero page for zero
+    /// pages, which callers must only read).
+    pub(crate) fn page_addr(&self, mapping: &Mapping) -> *mut u8 {
+        mapping
+            .frame
+            .map_or(ZERO_PAGE.addr() as *mut u8, |frame| self.pool.frame_ptr(frame))
+    }
+
+    /// Checks that `addr..addr+len` is page aligned and below `memory.size`
+    /// and returns its page numbers.
+    pub(crate) fn page_range(
+        &self,
+        state: &SpaceState,
+        addr: u64,
+        len: u64,
+    ) -> Result<std::ops::Range<usize>, MmuError> {
+        let page = PAGE_SIZE as u64;
+        if addr % page != 0 || len % page != 0 {
+            return Err(MmuError::Unaligned { addr, len });
+        }
+        let size = state.pages.len() as u64 * page;
+        match addr.checked_add(len) {
+            Some(end) if end <= size => Ok((addr / page) as usize..(end / page) as usize),
+            _ => Err(MmuError::OutOfRange { addr, len, size }),
+        }
+    }
+}
+
+impl Drop for SpaceInner {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        // No pin can exist (pins borrow the space), so every reference can
+        // be released at once.
+        for frame in state.pages.iter().filter_map(|page| page.and_then(|m| m.frame)) {
+            self.pool.release(frame);
+        }
+        for frame in state.limbo.drain(..) {
+            self.pool.release(frame);
+        }
+    }
+}
