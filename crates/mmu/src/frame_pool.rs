@@ -241,7 +241,9 @@ impl FramePool {
 
 impl std::fmt::Debug for FramePool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FramePool").field("stats", &self.stats()).finish()
+        f.debug_struct("FramePool")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -287,7 +289,9 @@ mod tests {
         assert_eq!(again, frame);
         let mut bytes = [1u8; PAGE_SIZE];
         // SAFETY: the frame is ours and one frame long.
-        unsafe { std::ptr::copy_nonoverlapping(pool.frame_ptr(again), bytes.as_mut_ptr(), PAGE_SIZE) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(pool.frame_ptr(again), bytes.as_mut_ptr(), PAGE_SIZE)
+        };
         assert!(bytes.iter().all(|&b| b == 0));
     }
 

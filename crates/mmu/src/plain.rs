@@ -2,7 +2,9 @@
 //! as runtimes inside SGX use today. It has no pages and no rights; it is
 //! the baseline that tells what virtualization costs.
 
-use crate::{Access, FaultReason, MemoryFault, MmuError, MAX_WASM_PAGES, PAGES_PER_WASM_PAGE, PAGE_SIZE};
+use crate::{
+    Access, FaultReason, MemoryFault, MmuError, MAX_WASM_PAGES, PAGES_PER_WASM_PAGE, PAGE_SIZE,
+};
 
 const WASM_PAGE: u64 = (PAGES_PER_WASM_PAGE * PAGE_SIZE) as u64;
 
@@ -59,7 +61,12 @@ impl PlainMemory {
         Ok(current)
     }
 
-    fn span(&self, addr: u64, len: u64, access: Access) -> Result<std::ops::Range<usize>, MemoryFault> {
+    fn span(
+        &self,
+        addr: u64,
+        len: u64,
+        access: Access,
+    ) -> Result<std::ops::Range<usize>, MemoryFault> {
         match addr.checked_add(len) {
             Some(end) if end <= self.bytes.len() as u64 => Ok(addr as usize..end as usize),
             _ => Err(MemoryFault {

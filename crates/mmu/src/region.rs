@@ -241,8 +241,8 @@ impl Region {
         } else {
             state.grants.get(&space).copied().unwrap_or(Rights::None)
         };
-        let granted = self.inner.owner == RegionOwner::Space(space)
-            || state.grants.contains_key(&space);
+        let granted =
+            self.inner.owner == RegionOwner::Space(space) || state.grants.contains_key(&space);
         if !granted || rights > allowed {
             return Err(MmuError::NotGranted {
                 region: self.id(),

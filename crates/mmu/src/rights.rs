@@ -100,7 +100,10 @@ mod tests {
         for rights in [Rights::None, Rights::Read, Rights::ReadWrite] {
             assert_eq!(Rights::try_from(rights.bits()).unwrap(), rights);
         }
-        assert!(matches!(Rights::try_from(2), Err(MmuError::InvalidRights(2))));
+        assert!(matches!(
+            Rights::try_from(2),
+            Err(MmuError::InvalidRights(2))
+        ));
         assert!(matches!(
             Rights::try_from(u32::MAX),
             Err(MmuError::InvalidRights(u32::MAX))

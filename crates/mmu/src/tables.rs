@@ -144,7 +144,10 @@ mod tests {
         let tables = Tables::new(4).unwrap();
         assert_eq!(tables.read_entry(0), 0);
         tables.set(3, 0x1000, 0x2000);
-        assert_eq!((tables.read_entry(3), tables.write_entry(3)), (0x1000, 0x2000));
+        assert_eq!(
+            (tables.read_entry(3), tables.write_entry(3)),
+            (0x1000, 0x2000)
+        );
         assert_eq!(tables.read_entry(4), 0);
         assert_eq!(tables.write_entry(u64::MAX), 0);
         assert_eq!(Tables::new(0).unwrap().read_entry(0), 0);

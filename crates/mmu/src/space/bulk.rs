@@ -145,11 +145,12 @@ impl SpaceInner {
         }
         let first = (addr / PAGE_SIZE as u64) as usize;
         let last = ((addr + len - 1) / PAGE_SIZE as u64) as usize;
-        self.own_frames(state, first..last + 1).map_err(|vpn| MemoryFault {
-            addr: addr.max((vpn * PAGE_SIZE) as u64),
-            access: Access::Write,
-            reason: FaultReason::OutOfFrames,
-        })
+        self.own_frames(state, first..last + 1)
+            .map_err(|vpn| MemoryFault {
+                addr: addr.max((vpn * PAGE_SIZE) as u64),
+                access: Access::Write,
+                reason: FaultReason::OutOfFrames,
+            })
     }
 
     /// The host address of byte `offset` of page `vpn`, which is mapped.

@@ -44,7 +44,11 @@ impl AddressSpace {
         let pages = inner.page_range(&state, addr, len)?;
         for vpn in pages.clone() {
             match state.pages[vpn] {
-                None => return Err(MmuError::NotMapped { addr: page_addr(vpn) }),
+                None => {
+                    return Err(MmuError::NotMapped {
+                        addr: page_addr(vpn),
+                    })
+                }
                 Some(m) if rights > m.cap => {
                     return Err(MmuError::RightsExceedMapping {
                         addr: page_addr(vpn),
@@ -93,11 +97,19 @@ impl AddressSpace {
         let pages = inner.page_range(&state, addr, len)?;
         for vpn in pages.clone() {
             match state.pages[vpn] {
-                None => return Err(MmuError::NotMapped { addr: page_addr(vpn) }),
+                None => {
+                    return Err(MmuError::NotMapped {
+                        addr: page_addr(vpn),
+                    })
+                }
                 Some(Mapping {
                     kind: PageKind::Shared(_),
                     ..
-                }) => return Err(MmuError::SharedPage { addr: page_addr(vpn) }),
+                }) => {
+                    return Err(MmuError::SharedPage {
+                        addr: page_addr(vpn),
+                    })
+                }
                 Some(_) => {}
             }
         }
@@ -137,7 +149,11 @@ impl AddressSpace {
         }
         for vpn in pages.clone() {
             match state.pages[vpn] {
-                None => return Err(MmuError::NotMapped { addr: page_addr(vpn) }),
+                None => {
+                    return Err(MmuError::NotMapped {
+                        addr: page_addr(vpn),
+                    })
+                }
                 Some(Mapping {
                     kind: PageKind::Shared(region),
                     ..
@@ -153,9 +169,11 @@ impl AddressSpace {
         inner
             .own_frames(&mut state, pages.clone())
             .map_err(|_| MmuError::OutOfFrames)?;
+        // The pages keep their references; the region takes one of its own.
         let frames: Vec<_> = pages
             .clone()
             .map(|vpn| state.pages[vpn].and_then(|m| m.frame).expect("owned above"))
+            .inspect(|&frame| inner.pool.retain(frame))
             .collect();
         let region = Region::from_frames(
             &inner.pool,
@@ -251,7 +269,9 @@ impl AddressSpace {
             };
             clone.set_page(&mut clone_state, vpn, Some(page));
         }
-        clone.size.store(inner.size_bytes(), std::sync::atomic::Ordering::Release);
+        clone
+            .size
+            .store(inner.size_bytes(), std::sync::atomic::Ordering::Release);
         drop(clone_state);
         Ok(AddressSpace {
             inner: Arc::new(clone),

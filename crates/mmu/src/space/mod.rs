@@ -169,7 +169,9 @@ impl AddressSpace {
     /// or beyond `memory.size`.
     pub fn page_info(&self, addr: u64) -> Option<PageInfo> {
         let state = self.inner.lock();
-        let page = state.pages.get(usize::try_from(addr / PAGE_SIZE as u64).ok()?)?;
+        let page = state
+            .pages
+            .get(usize::try_from(addr / PAGE_SIZE as u64).ok()?)?;
         page.map(|m| PageInfo {
             rights: m.rights,
             kind: m.kind,
@@ -268,7 +270,8 @@ impl SpaceInner {
             let vpn = state.pages.len() - 1;
             self.set_page(&mut state, vpn, Some(Mapping::zero(Rights::ReadWrite)));
         }
-        self.size.store(new * wasm_page * PAGE_SIZE as u64, Ordering::Release);
+        self.size
+            .store(new * wasm_page * PAGE_SIZE as u64, Ordering::Release);
         Ok(current)
     }
 
@@ -276,10 +279,14 @@ impl SpaceInner {
     /// reads and for writes, 0 where the slow path must decide.
     fn entries_for(&self, page: &Page) -> (usize, usize) {
         let Some(mapping) = page else { return (0, 0) };
-        let frame_addr = mapping
-            .frame
-            .map_or(ZERO_PAGE.addr(), |frame| self.pool.frame_ptr(frame) as usize);
-        let read = if mapping.rights.can_read() { frame_addr } else { 0 };
+        let frame_addr = mapping.frame.map_or(ZERO_PAGE.addr(), |frame| {
+            self.pool.frame_ptr(frame) as usize
+        });
+        let read = if mapping.rights.can_read() {
+            frame_addr
+        } else {
+            0
+        };
         let write = if mapping.rights.can_write() && !mapping.needs_frame_for_write() {
             frame_addr
         } else {
@@ -328,9 +335,9 @@ impl SpaceInner {
     /// The host address of a mapped page's contents (the zero page for zero
     /// pages, which callers must only read).
     pub(crate) fn page_addr(&self, mapping: &Mapping) -> *mut u8 {
-        mapping
-            .frame
-            .map_or(ZERO_PAGE.addr() as *mut u8, |frame| self.pool.frame_ptr(frame))
+        mapping.frame.map_or(ZERO_PAGE.addr() as *mut u8, |frame| {
+            self.pool.frame_ptr(frame)
+        })
     }
 
     /// Checks that `addr..addr+len` is page aligned and below `memory.size`
@@ -358,7 +365,11 @@ impl Drop for SpaceInner {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         // No pin can exist (pins borrow the space), so every reference can
         // be released at once.
-        for frame in state.pages.iter().filter_map(|page| page.and_then(|m| m.frame)) {
+        for frame in state
+            .pages
+            .iter()
+            .filter_map(|page| page.and_then(|m| m.frame))
+        {
             self.pool.release(frame);
         }
         for frame in state.limbo.drain(..) {
