@@ -188,6 +188,9 @@ impl AddressSpace {
             let kind = PageKind::Shared(region.id());
             inner.set_page(&mut state, vpn, Some(Mapping { kind, ..m }));
         }
+        // Copy-on-write pages that got frames of their own gave up the old
+        // references.
+        inner.settle(&mut state);
         Ok(region)
     }
 
