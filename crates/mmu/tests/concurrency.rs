@@ -59,6 +59,9 @@ fn after_revoke_returns_no_access_of_the_revoked_reader_succeeds() {
         .share(0, REGION_PAGES * PAGE_SIZE as u64, "state", Rights::Read)
         .unwrap();
     let readers: Vec<AddressSpace> = (0..2).map(|_| space(&pool)).collect();
+    // `revoking` is set just before `revoke` is called, `revoked` just after
+    // it returned.
+    let revoking: Vec<AtomicBool> = readers.iter().map(|_| AtomicBool::new(false)).collect();
     let revoked: Vec<AtomicBool> = readers.iter().map(|_| AtomicBool::new(false)).collect();
     let before: Vec<AtomicUsize> = readers.iter().map(|_| AtomicUsize::new(0)).collect();
     let after: Vec<AtomicUsize> = readers.iter().map(|_| AtomicUsize::new(0)).collect();
@@ -69,7 +72,8 @@ fn after_revoke_returns_no_access_of_the_revoked_reader_succeeds() {
     let stop = AtomicBool::new(false);
     thread::scope(|scope| {
         for (i, reader) in readers.iter().enumerate() {
-            let (revoked, before, after, stop) = (&revoked[i], &before[i], &after[i], &stop);
+            let (revoking, revoked) = (&revoking[i], &revoked[i]);
+            let (before, after, stop) = (&before[i], &after[i], &stop);
             scope.spawn(move || {
                 let mut addr = 0u64;
                 while !stop.load(Ordering::Acquire) {
@@ -84,7 +88,7 @@ fn after_revoke_returns_no_access_of_the_revoked_reader_succeeds() {
                                 before.fetch_add(1, Ordering::Relaxed);
                             }
                             Err(fault) => {
-                                assert!(was_revoked || revoked.load(Ordering::Acquire));
+                                assert!(revoking.load(Ordering::Acquire), "fault before revoke");
                                 assert_eq!(fault.reason, FaultReason::Unmapped);
                                 after.fetch_add(1, Ordering::Relaxed);
                             }
@@ -99,6 +103,7 @@ fn after_revoke_returns_no_access_of_the_revoked_reader_succeeds() {
             while before[i].load(Ordering::Relaxed) < 100_000 && Instant::now() < deadline {
                 thread::yield_now();
             }
+            revoking[i].store(true, Ordering::Release);
             region.revoke(reader.id()).unwrap();
             revoked[i].store(true, Ordering::Release);
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -124,8 +129,11 @@ fn after_revoke_returns_no_access_of_the_revoked_reader_succeeds() {
 #[test]
 fn revoked_frames_are_never_reused_under_a_stale_translation() {
     // Released frames are recycled last-in first-out, so the next region
-    // reuses them at once.
-    let pool = FramePool::new(1024 * PAGE_SIZE as u64).unwrap();
+    // reuses them at once. A reader preempted while pinned holds back the
+    // frames revoked meanwhile (its limbo), so the pool has room for every
+    // iteration's frames.
+    let iterations = 3000;
+    let pool = FramePool::new((iterations + 64) * REGION_PAGES * PAGE_SIZE as u64).unwrap();
     let readers: Vec<AddressSpace> = (0..2).map(|_| space(&pool)).collect();
     for reader in &readers {
         // Nothing is mapped where the regions go, until they are mapped.
@@ -134,7 +142,6 @@ fn revoked_frames_are_never_reused_under_a_stale_translation() {
     let current = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let successes = AtomicUsize::new(0);
-    let iterations = 3000;
     thread::scope(|scope| {
         for reader in &readers {
             let (current, stop, successes) = (&current, &stop, &successes);
