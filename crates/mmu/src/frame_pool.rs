@@ -115,13 +115,25 @@ impl FramePool {
             chunks.push(Chunk { base, layout });
             left -= count;
         }
-        let refcounts = (0..frames).map(|_| AtomicU32::new(0)).collect();
+        // The bookkeeping is reserved up front too, and fallibly: a budget
+        // the host cannot hold is an error, not an abort, and releasing
+        // frames later never allocates.
+        let reservation = MmuError::PoolReservation(budget_bytes);
+        let mut refcounts = Vec::new();
+        refcounts
+            .try_reserve_exact(frames)
+            .map_err(|_| reservation.clone())?;
+        refcounts.extend((0..frames).map(|_| AtomicU32::new(0)));
+        let mut recycled = Vec::new();
+        recycled
+            .try_reserve_exact(frames)
+            .map_err(|_| reservation)?;
         Ok(FramePool {
             inner: Arc::new(PoolInner {
                 chunks: chunks.into_boxed_slice(),
-                refcounts,
+                refcounts: refcounts.into_boxed_slice(),
                 free: Mutex::new(FreeList {
-                    recycled: Vec::with_capacity(frames.min(1 << 16)),
+                    recycled,
                     next_fresh: 0,
                 }),
                 in_use: AtomicUsize::new(0),

@@ -159,27 +159,52 @@ impl SpaceInner {
         self.page_addr(mapping).wrapping_add(offset)
     }
 
-    /// Reads `buf.len()` bytes at `addr` into `buf`.
-    pub(crate) fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryFault> {
-        let state = self.lock();
-        let len = buf.len() as u64;
-        self.check_bounds(&state, addr, len, Access::Read)?;
-        self.check_rights(&state, addr, len, Access::Read)?;
+    /// Copies the bytes at `addr..addr + buf.len()` into `buf`. The caller
+    /// holds the lock and has checked the range readable.
+    fn copy_out(&self, state: &SpaceState, addr: u64, buf: &mut [u8]) {
         let mut at = 0;
-        for (vpn, offset, n) in pieces(addr, len) {
-            // SAFETY: the page is mapped and readable (checked), its frame is
-            // held by this space and stays valid under the lock; the piece
-            // lies inside the page and inside `buf`, and host buffers never
-            // overlap guest frames.
+        for (vpn, offset, n) in pieces(addr, buf.len() as u64) {
+            // SAFETY: the page is mapped and readable (checked by the
+            // caller), its frame is held by this space and stays valid under
+            // the lock; the piece lies inside the page and inside `buf`, and
+            // host buffers never overlap guest frames.
             unsafe {
                 ptr::copy_nonoverlapping(
-                    self.byte_addr(&state, vpn, offset),
+                    self.byte_addr(state, vpn, offset),
                     buf.as_mut_ptr().add(at),
                     n,
                 )
             };
             at += n;
         }
+    }
+
+    /// Copies `data` to `addr`. The caller holds the lock and has prepared
+    /// the range for writing (`prepare_write`).
+    fn copy_in(&self, state: &SpaceState, addr: u64, data: &[u8]) {
+        let mut at = 0;
+        for (vpn, offset, n) in pieces(addr, data.len() as u64) {
+            // SAFETY: the page is writable and has a frame of its own
+            // (prepare_write), valid under the lock; the piece lies inside
+            // the page and inside `data`.
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    data.as_ptr().add(at),
+                    self.byte_addr(state, vpn, offset),
+                    n,
+                )
+            };
+            at += n;
+        }
+    }
+
+    /// Reads `buf.len()` bytes at `addr` into `buf`.
+    pub(crate) fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryFault> {
+        let state = self.lock();
+        let len = buf.len() as u64;
+        self.check_bounds(&state, addr, len, Access::Read)?;
+        self.check_rights(&state, addr, len, Access::Read)?;
+        self.copy_out(&state, addr, buf);
         Ok(())
     }
 
@@ -189,20 +214,7 @@ impl SpaceInner {
         let len = data.len() as u64;
         self.check_bounds(&state, addr, len, Access::Write)?;
         self.prepare_write(&mut state, addr, len)?;
-        let mut at = 0;
-        for (vpn, offset, n) in pieces(addr, len) {
-            // SAFETY: the page is writable and has a frame of its own
-            // (prepare_write), valid under the lock; the piece lies inside
-            // the page and inside `data`.
-            unsafe {
-                ptr::copy_nonoverlapping(
-                    data.as_ptr().add(at),
-                    self.byte_addr(&state, vpn, offset),
-                    n,
-                )
-            };
-            at += n;
-        }
+        self.copy_in(&state, addr, data);
         self.settle(&mut state);
         Ok(())
     }
@@ -346,32 +358,8 @@ impl AddressSpace {
         let aliased = !frames_of(&dst_state, dst).is_disjoint(&frames_of(&src_state, src));
         if aliased {
             let mut buf = vec![0u8; len as usize];
-            let mut at = 0;
-            for (vpn, offset, n) in pieces(src, len) {
-                // SAFETY: readable page of `from` (checked), valid under its
-                // lock; the piece is inside the page and inside `buf`.
-                unsafe {
-                    ptr::copy_nonoverlapping(
-                        from.byte_addr(&src_state, vpn, offset),
-                        buf.as_mut_ptr().add(at),
-                        n,
-                    )
-                };
-                at += n;
-            }
-            let mut at = 0;
-            for (vpn, offset, n) in pieces(dst, len) {
-                // SAFETY: writable private or shared page of `to`
-                // (prepare_write), valid under its lock.
-                unsafe {
-                    ptr::copy_nonoverlapping(
-                        buf.as_ptr().add(at),
-                        to.byte_addr(&dst_state, vpn, offset),
-                        n,
-                    )
-                };
-                at += n;
-            }
+            from.copy_out(&src_state, src, &mut buf);
+            to.copy_in(&dst_state, dst, &buf);
         } else {
             let mut done = 0;
             while done < len {
