@@ -139,7 +139,7 @@ fn random_addrs(count: usize, align: u64) -> Vec<u64> {
         .collect()
 }
 
-fn virtual_sample(pin: &Pinned<'_>, op: Op, pattern: &Pattern) -> f64 {
+fn virtual_sample(pin: &Pinned, op: Op, pattern: &Pattern) -> f64 {
     match op {
         Op::Load4 => pattern.time(|a| u64::from(pin.read_u32(a).unwrap_or_default())),
         Op::Load8 => pattern.time(|a| pin.read_u64(a).unwrap_or_default()),

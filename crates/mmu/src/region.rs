@@ -83,7 +83,7 @@ impl Region {
         size: u64,
         max_rights: Rights,
     ) -> Result<Region, MmuError> {
-        if size == 0 || size % PAGE_SIZE as u64 != 0 || size > 1 << 32 {
+        if size == 0 || !size.is_multiple_of(PAGE_SIZE as u64) || size > 1 << 32 {
             return Err(MmuError::InvalidSize(size));
         }
         let frames = pool.alloc_many((size / PAGE_SIZE as u64) as usize)?;

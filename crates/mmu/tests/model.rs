@@ -85,7 +85,7 @@ impl Model {
         len: u64,
     ) -> Result<std::ops::Range<usize>, MmuError> {
         let page = PAGE_SIZE as u64;
-        if addr % page != 0 || len % page != 0 {
+        if !addr.is_multiple_of(page) || !len.is_multiple_of(page) {
             return Err(MmuError::Unaligned { addr, len });
         }
         let size = self.size(s);

@@ -494,7 +494,7 @@ fn pinned_accessors_load_and_store_little_endian_values() {
     let s = space(&pool, 1, 1);
     {
         let p = s.pin();
-        assert!(std::ptr::eq(p.space(), &s));
+        assert_eq!(p.space().id(), s.id());
         p.write_u64(0x100, 0x0102_0304_0506_0708).unwrap();
         assert_eq!(p.read_u8(0x100), Ok(0x08));
         assert_eq!(p.read_u16(0x100), Ok(0x0708));

@@ -20,18 +20,19 @@ const PAGE_SHIFT: u32 = PAGE_SIZE.trailing_zeros();
 ///
 /// Hold a pin while running guest code; drop it around host calls and at
 /// other points where a long-running thread can let revoked frames go.
-pub struct Pinned<'a> {
-    space: &'a SpaceInner,
-    owner: &'a AddressSpace,
+///
+/// A pin holds its own handle to the space, so it can be kept next to the
+/// state that uses it (an engine's frame, for example).
+pub struct Pinned {
+    owner: AddressSpace,
 }
 
 impl AddressSpace {
     /// Pins the space for lock-free access.
-    pub fn pin(&self) -> Pinned<'_> {
+    pub fn pin(&self) -> Pinned {
         self.inner.readers.pin();
         Pinned {
-            space: &self.inner,
-            owner: self,
+            owner: self.clone(),
         }
     }
 
@@ -55,10 +56,14 @@ impl AddressSpace {
     }
 }
 
-impl Pinned<'_> {
+impl Pinned {
     /// The pinned space.
     pub fn space(&self) -> &AddressSpace {
-        self.owner
+        &self.owner
+    }
+
+    fn inner(&self) -> &SpaceInner {
+        &self.owner.inner
     }
 
     /// Loads `N` bytes (`N <= 16`) at `addr`.
@@ -72,7 +77,7 @@ impl Pinned<'_> {
         const { assert!(N <= 16) };
         let offset = (addr & PAGE_MASK) as usize;
         if offset <= PAGE_SIZE - N {
-            let base = self.space.tables.read_entry(addr >> PAGE_SHIFT);
+            let base = self.inner().tables.read_entry(addr >> PAGE_SHIFT);
             if base != 0 {
                 // SAFETY: a non-zero read entry is the address of a readable
                 // page (a frame of the pool, or the static zero page), and
@@ -85,7 +90,7 @@ impl Pinned<'_> {
             }
         }
         let mut bytes = [0u8; N];
-        self.space.read_bytes(addr, &mut bytes)?;
+        self.inner().read_bytes(addr, &mut bytes)?;
         Ok(bytes)
     }
 
@@ -101,7 +106,7 @@ impl Pinned<'_> {
         const { assert!(N <= 16) };
         let offset = (addr & PAGE_MASK) as usize;
         if offset <= PAGE_SIZE - N {
-            let base = self.space.tables.write_entry(addr >> PAGE_SHIFT);
+            let base = self.inner().tables.write_entry(addr >> PAGE_SHIFT);
             if base != 0 {
                 // SAFETY: a non-zero write entry is the address of a frame
                 // this space may write (never the zero page), and
@@ -111,7 +116,7 @@ impl Pinned<'_> {
                 return Ok(());
             }
         }
-        self.space.write_bytes(addr, &bytes)
+        self.inner().write_bytes(addr, &bytes)
     }
 
     /// Loads a little-endian `u8`.
@@ -195,11 +200,12 @@ impl Pinned<'_> {
     }
 }
 
-impl Drop for Pinned<'_> {
+impl Drop for Pinned {
     fn drop(&mut self) {
-        if self.space.readers.unpin() {
-            let mut state = self.space.lock();
-            self.space.settle(&mut state);
+        let space = self.inner();
+        if space.readers.unpin() {
+            let mut state = space.lock();
+            space.settle(&mut state);
         }
     }
 }

@@ -71,9 +71,12 @@ impl MemoryLimits {
 /// The virtual linear memory of one instance: pages of 4 KiB translated to
 /// frames of a [`FramePool`], each with its rights.
 ///
+/// Clones are handles to the same address space.
+///
 /// All methods take `&self` and may be called from several threads: control
 /// operations serialize on the space's lock, accesses through [`Pinned`]
 /// take no lock on the fast path.
+#[derive(Clone)]
 pub struct AddressSpace {
     pub(crate) inner: Arc<SpaceInner>,
 }
@@ -349,7 +352,7 @@ impl SpaceInner {
         len: u64,
     ) -> Result<std::ops::Range<usize>, MmuError> {
         let page = PAGE_SIZE as u64;
-        if addr % page != 0 || len % page != 0 {
+        if !addr.is_multiple_of(page) || !len.is_multiple_of(page) {
             return Err(MmuError::Unaligned { addr, len });
         }
         let size = state.pages.len() as u64 * page;
@@ -363,8 +366,8 @@ impl SpaceInner {
 impl Drop for SpaceInner {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        // No pin can exist (pins borrow the space), so every reference can
-        // be released at once.
+        // No pin can exist (a pin holds a handle to the space), so every
+        // reference can be released at once.
         for frame in state
             .pages
             .iter()
