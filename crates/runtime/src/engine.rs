@@ -1,0 +1,82 @@
+//! Engine configuration: which memory backend, how much memory, fuel and
+//! stack limits.
+
+use std::sync::Arc;
+
+use waven_mmu::FramePool;
+
+use crate::error::Error;
+
+/// How linear memories are implemented.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemoryBackend {
+    /// The software MMU: pages, rights, sharing (the default).
+    #[default]
+    Virtual,
+    /// One contiguous bounds-checked array per memory, no virtualization.
+    Plain,
+}
+
+/// Settings of an [`Engine`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The memory backend of every memory made by this engine.
+    pub memory: MemoryBackend,
+    /// Bytes of the frame pool that virtual memories take their frames
+    /// from (the enclave's memory budget).
+    pub frame_budget: u64,
+    /// Whether execution consumes fuel (set with [`crate::Store::set_fuel`]).
+    pub fuel: bool,
+    /// Deepest call nesting before a call traps with "call stack exhausted".
+    pub max_call_depth: usize,
+    /// Cells of the value stack (8 bytes each) per store.
+    pub max_stack_cells: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            memory: MemoryBackend::Virtual,
+            frame_budget: 1 << 30,
+            fuel: false,
+            max_call_depth: 10_000,
+            max_stack_cells: 1 << 20,
+        }
+    }
+}
+
+/// Compiles modules and holds what their stores share: the configuration
+/// and the frame pool. Cloning gives another handle to the same engine.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub(crate) config: Arc<Config>,
+    pub(crate) pool: FramePool,
+}
+
+impl Engine {
+    /// An engine with `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Memory`] if the frame pool cannot be reserved.
+    pub fn new(config: Config) -> Result<Engine, Error> {
+        let pool = FramePool::new(match config.memory {
+            MemoryBackend::Virtual => config.frame_budget,
+            MemoryBackend::Plain => 0,
+        })?;
+        Ok(Engine {
+            config: Arc::new(config),
+            pool,
+        })
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The frame pool of virtual memories.
+    pub fn frame_pool(&self) -> &FramePool {
+        &self.pool
+    }
+}

@@ -1,0 +1,101 @@
+//! Modules: validated, with every function translated at load time.
+
+mod info;
+
+use std::sync::Arc;
+
+pub(crate) use info::{
+    ConstExpr, DataMode, ElementMode, ExternKind, ImportKind, MemoryDecl, ModuleInfo, TableDecl,
+};
+
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::ir::CompiledFunc;
+use crate::translate::Translator;
+
+/// A validated and compiled module, ready to be instantiated any number of
+/// times. Cloning gives another handle to the same module.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+pub(crate) struct ModuleInner {
+    pub(crate) info: ModuleInfo,
+    pub(crate) code: Vec<Arc<CompiledFunc>>,
+    pub(crate) engine: Engine,
+}
+
+/// The kind of an import or export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternType {
+    /// A function.
+    Func,
+    /// A table.
+    Table,
+    /// A memory.
+    Memory,
+    /// A global.
+    Global,
+}
+
+impl Module {
+    /// Validates `bytes` (a binary module) and translates its functions.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidModule`] with the validator's message and the byte
+    /// offset; [`Error::Unsupported`] for features waven lacks.
+    pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+        let info = ModuleInfo::parse(bytes)?;
+        let code = (0..info.bodies.len())
+            .map(|i| Translator::translate(&info, i, engine.config.fuel).map(Arc::new))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                info,
+                code,
+                engine: engine.clone(),
+            }),
+        })
+    }
+
+    /// The imports: module name, field name and kind.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> + '_ {
+        self.inner.info.imports.iter().map(|import| {
+            let kind = match import.kind {
+                ImportKind::Func(_) => ExternType::Func,
+                ImportKind::Table(_) => ExternType::Table,
+                ImportKind::Memory(_) => ExternType::Memory,
+                ImportKind::Global(_) => ExternType::Global,
+            };
+            (import.module.as_str(), import.name.as_str(), kind)
+        })
+    }
+
+    /// The exports: name and kind.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, ExternType)> + '_ {
+        self.inner.info.exports.iter().map(|export| {
+            let kind = match export.kind {
+                ExternKind::Func => ExternType::Func,
+                ExternKind::Table => ExternType::Table,
+                ExternKind::Memory => ExternType::Memory,
+                ExternKind::Global => ExternType::Global,
+            };
+            (export.name.as_str(), kind)
+        })
+    }
+
+    /// The function's name from the name section, if any.
+    pub fn func_name(&self, index: u32) -> Option<&str> {
+        self.inner.info.func_names.get(&index).map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("functions", &self.inner.info.funcs.len())
+            .finish()
+    }
+}

@@ -1,0 +1,461 @@
+//! The store: everything instances own (functions, memories, tables,
+//! globals), and the handles the embedding API gives out for them.
+//!
+//! ```text
+//!  Store<T> ── data: T (host state, reachable from host functions)
+//!     └── StoreInner ── funcs[]      Wasm (instance, code) | Host (closure)
+//!                    ├─ instances[]  index maps into the vectors below
+//!                    ├─ memories[]   Virtual(AddressSpace) | Plain(PlainMemory)
+//!                    ├─ tables[]     cells (0 = null, else index + 1)
+//!                    └─ globals[]    cells
+//! ```
+//!
+//! Handles ([`Func`], [`Memory`], [`Table`], [`Global`], [`Instance`]) are
+//! indices into one store; using a handle with another store is an error
+//! the API cannot detect, as in other runtimes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use waven_mmu::{AddressSpace, MemoryFault, PlainMemory};
+
+use crate::engine::{Engine, MemoryBackend};
+use crate::error::{Error, Trap, TrapKind};
+use crate::func::HostFunc;
+use crate::ir::CompiledFunc;
+use crate::module::Module;
+use crate::value::{Func, FuncType, Val, ValType};
+
+/// Holds instances and their objects, plus host state `T`.
+pub struct Store<T> {
+    pub(crate) engine: Engine,
+    data: T,
+    pub(crate) inner: StoreInner<T>,
+}
+
+pub(crate) struct StoreInner<T> {
+    pub(crate) funcs: Vec<FuncEntity<T>>,
+    pub(crate) instances: Vec<InstanceEntity>,
+    pub(crate) memories: Vec<MemoryEntity>,
+    pub(crate) tables: Vec<TableEntity>,
+    pub(crate) globals: Vec<GlobalEntity>,
+    /// Fuel left, when the engine consumes fuel.
+    pub(crate) fuel: u64,
+    /// The value stack, kept between calls (taken by the running executor).
+    pub(crate) stack: Vec<u64>,
+}
+
+pub(crate) enum FuncEntity<T> {
+    Wasm {
+        ty: FuncType,
+        instance: u32,
+        code: Arc<CompiledFunc>,
+    },
+    Host {
+        ty: FuncType,
+        call: HostFunc<T>,
+    },
+}
+
+impl<T> FuncEntity<T> {
+    pub(crate) fn ty(&self) -> &FuncType {
+        match self {
+            FuncEntity::Wasm { ty, .. } | FuncEntity::Host { ty, .. } => ty,
+        }
+    }
+}
+
+/// What an instance refers to, by store index.
+pub(crate) struct InstanceData {
+    pub(crate) module: Module,
+    pub(crate) funcs: Box<[u32]>,
+    pub(crate) tables: Box<[u32]>,
+    pub(crate) memory: Option<u32>,
+    pub(crate) globals: Box<[u32]>,
+    /// Function types by type index, for `call_indirect`.
+    pub(crate) types: Box<[FuncType]>,
+    pub(crate) exports: HashMap<String, Extern>,
+}
+
+pub(crate) struct InstanceEntity {
+    pub(crate) data: Arc<InstanceData>,
+    /// Element segments (cells); a dropped segment is empty.
+    pub(crate) elems: Vec<Arc<[u64]>>,
+    /// Data segments; a dropped segment is empty.
+    pub(crate) datas: Vec<Arc<[u8]>>,
+}
+
+pub(crate) struct MemoryEntity {
+    pub(crate) backing: Backing,
+    /// The declared maximum in Wasm pages (for import matching).
+    pub(crate) maximum: Option<u64>,
+}
+
+pub(crate) enum Backing {
+    Virtual(AddressSpace),
+    Plain(PlainMemory),
+    /// A plain memory lent to the running executor.
+    Lent,
+}
+
+pub(crate) struct TableEntity {
+    pub(crate) cells: Vec<u64>,
+    pub(crate) element: ValType,
+    pub(crate) maximum: Option<u64>,
+}
+
+/// The most entries a table may have.
+pub(crate) const MAX_TABLE_ENTRIES: u64 = 10_000_000;
+
+impl TableEntity {
+    /// `table.grow`: the old size, or `None` if the table cannot grow.
+    pub(crate) fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
+        let old = self.cells.len() as u64;
+        let new = old.checked_add(delta)?;
+        if new > self.maximum.unwrap_or(u32::MAX as u64) || new > MAX_TABLE_ENTRIES {
+            return None;
+        }
+        self.cells.resize(new as usize, init);
+        Some(old)
+    }
+}
+
+pub(crate) struct GlobalEntity {
+    pub(crate) cell: u64,
+    pub(crate) ty: ValType,
+    pub(crate) mutable: bool,
+}
+
+/// An export or import: a function, table, memory or global of a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A table.
+    Table(Table),
+    /// A memory.
+    Memory(Memory),
+    /// A global.
+    Global(Global),
+}
+
+/// An instance of a module in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance(pub(crate) u32);
+
+/// A linear memory in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory(pub(crate) u32);
+
+/// A table in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table(pub(crate) u32);
+
+/// A global in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Global(pub(crate) u32);
+
+impl<T> Store<T> {
+    /// An empty store of `engine` holding host state `data`.
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        Store {
+            engine: engine.clone(),
+            data,
+            inner: StoreInner {
+                funcs: Vec::new(),
+                instances: Vec::new(),
+                memories: Vec::new(),
+                tables: Vec::new(),
+                globals: Vec::new(),
+                fuel: 0,
+                stack: Vec::new(),
+            },
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The host state.
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// The host state, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.data
+    }
+
+    /// Sets the fuel left for execution (when the engine consumes fuel).
+    pub fn set_fuel(&mut self, fuel: u64) {
+        self.inner.fuel = fuel;
+    }
+
+    /// Fuel left.
+    pub fn fuel(&self) -> u64 {
+        self.inner.fuel
+    }
+
+    /// A new memory of this store's backend.
+    pub(crate) fn alloc_memory(
+        &mut self,
+        initial: u64,
+        maximum: Option<u64>,
+    ) -> Result<Memory, Error> {
+        let backing = match self.engine.config.memory {
+            MemoryBackend::Virtual => {
+                let limits = waven_mmu::MemoryLimits::new(initial, maximum);
+                Backing::Virtual(AddressSpace::new(&self.engine.pool, limits)?)
+            }
+            MemoryBackend::Plain => Backing::Plain(PlainMemory::new(initial, maximum)?),
+        };
+        self.inner.memories.push(MemoryEntity { backing, maximum });
+        Ok(Memory(self.inner.memories.len() as u32 - 1))
+    }
+}
+
+impl Memory {
+    /// A new memory of `initial` Wasm pages, growing to at most `maximum`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Memory`] for invalid limits.
+    pub fn new<T>(
+        store: &mut Store<T>,
+        initial: u64,
+        maximum: Option<u64>,
+    ) -> Result<Memory, Error> {
+        store.alloc_memory(initial, maximum)
+    }
+
+    fn backing<'a, T>(&self, store: &'a Store<T>) -> &'a Backing {
+        &store.inner.memories[self.0 as usize].backing
+    }
+
+    /// `memory.size` in bytes.
+    pub fn size_bytes<T>(&self, store: &Store<T>) -> u64 {
+        match self.backing(store) {
+            Backing::Virtual(space) => space.size_bytes(),
+            Backing::Plain(plain) => plain.size_bytes(),
+            Backing::Lent => 0,
+        }
+    }
+
+    /// Current size and declared maximum in Wasm pages (import matching).
+    pub(crate) fn limits<T>(&self, store: &Store<T>) -> (u64, Option<u64>) {
+        let pages = self.size_bytes(store) >> 16;
+        (pages, store.inner.memories[self.0 as usize].maximum)
+    }
+
+    /// `memory.grow` by `delta` Wasm pages: the old size in pages.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Memory`] if the memory cannot grow.
+    pub fn grow<T>(&self, store: &mut Store<T>, delta: u64) -> Result<u64, Error> {
+        Ok(match &mut store.inner.memories[self.0 as usize].backing {
+            Backing::Virtual(space) => space.grow(delta)?,
+            Backing::Plain(plain) => plain.grow(delta)?,
+            Backing::Lent => return Err(Error::Limit("memory is in use".into())),
+        })
+    }
+
+    /// Reads guest memory with the guest's rights.
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryFault`] (as a trap) if any byte cannot be read.
+    pub fn read<T>(&self, store: &Store<T>, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
+        match self.backing(store) {
+            Backing::Virtual(space) => space.read_bytes(addr, buf)?,
+            Backing::Plain(plain) => plain.read_bytes(addr, buf)?,
+            Backing::Lent => return Err(lent()),
+        }
+        Ok(())
+    }
+
+    /// Writes guest memory with the guest's rights.
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryFault`] (as a trap) if any byte cannot be written; nothing
+    /// is written then.
+    pub fn write<T>(&self, store: &mut Store<T>, addr: u64, data: &[u8]) -> Result<(), Trap> {
+        match &mut store.inner.memories[self.0 as usize].backing {
+            Backing::Virtual(space) => space.write_bytes(addr, data)?,
+            Backing::Plain(plain) => plain.write_bytes(addr, data)?,
+            Backing::Lent => return Err(lent()),
+        }
+        Ok(())
+    }
+
+    /// The address space behind a virtual memory (`None` for plain memory).
+    pub fn address_space<T>(&self, store: &Store<T>) -> Option<AddressSpace> {
+        match self.backing(store) {
+            Backing::Virtual(space) => Some(space.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn lent() -> Trap {
+    Trap::from(TrapKind::Host("memory is in use by running code".into()))
+}
+
+impl Global {
+    /// A new global holding `value`.
+    pub fn new<T>(store: &mut Store<T>, value: Val, mutable: bool) -> Global {
+        store.inner.globals.push(GlobalEntity {
+            cell: value.to_cell(),
+            ty: value.ty(),
+            mutable,
+        });
+        Global(store.inner.globals.len() as u32 - 1)
+    }
+
+    /// The global's value.
+    pub fn get<T>(&self, store: &Store<T>) -> Val {
+        let global = &store.inner.globals[self.0 as usize];
+        Val::from_cell(global.ty, global.cell)
+    }
+
+    /// Sets a mutable global.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TypeMismatch`] if the global is immutable or the value of
+    /// another type.
+    pub fn set<T>(&self, store: &mut Store<T>, value: Val) -> Result<(), Error> {
+        let global = &mut store.inner.globals[self.0 as usize];
+        if !global.mutable || global.ty != value.ty() {
+            return Err(Error::TypeMismatch(format!(
+                "cannot set a {} global to {value:?}",
+                if global.mutable {
+                    "mutable"
+                } else {
+                    "immutable"
+                }
+            )));
+        }
+        global.cell = value.to_cell();
+        Ok(())
+    }
+
+    /// The global's type and mutability.
+    pub fn ty<T>(&self, store: &Store<T>) -> (ValType, bool) {
+        let global = &store.inner.globals[self.0 as usize];
+        (global.ty, global.mutable)
+    }
+}
+
+impl Table {
+    /// A new table of `initial` entries of `element` type, all `init`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Limit`] if `initial` is too large; [`Error::TypeMismatch`]
+    /// if `init` is not a reference of `element` type.
+    pub fn new<T>(
+        store: &mut Store<T>,
+        element: ValType,
+        initial: u64,
+        maximum: Option<u64>,
+        init: Val,
+    ) -> Result<Table, Error> {
+        if init.ty() != element {
+            return Err(Error::TypeMismatch(format!(
+                "{init:?} in a {element} table"
+            )));
+        }
+        if initial > MAX_TABLE_ENTRIES {
+            return Err(Error::Limit(format!("table of {initial} entries")));
+        }
+        store.inner.tables.push(TableEntity {
+            cells: vec![init.to_cell(); initial as usize],
+            element,
+            maximum,
+        });
+        Ok(Table(store.inner.tables.len() as u32 - 1))
+    }
+
+    /// Number of entries.
+    pub fn size<T>(&self, store: &Store<T>) -> u64 {
+        store.inner.tables[self.0 as usize].cells.len() as u64
+    }
+
+    /// Entry `index`, if in bounds.
+    pub fn get<T>(&self, store: &Store<T>, index: u64) -> Option<Val> {
+        let table = &store.inner.tables[self.0 as usize];
+        let cell = *table.cells.get(usize::try_from(index).ok()?)?;
+        Some(Val::from_cell(table.element, cell))
+    }
+
+    pub(crate) fn ty<T>(&self, store: &Store<T>) -> (ValType, u64, Option<u64>) {
+        let table = &store.inner.tables[self.0 as usize];
+        (table.element, table.cells.len() as u64, table.maximum)
+    }
+}
+
+impl Instance {
+    /// The export named `name`.
+    pub fn get_export<T>(&self, store: &Store<T>, name: &str) -> Option<Extern> {
+        store.inner.instances[self.0 as usize]
+            .data
+            .exports
+            .get(name)
+            .copied()
+    }
+
+    /// The exported function named `name`.
+    pub fn get_func<T>(&self, store: &Store<T>, name: &str) -> Option<Func> {
+        match self.get_export(store, name)? {
+            Extern::Func(func) => Some(func),
+            _ => None,
+        }
+    }
+
+    /// The exported memory named `name`.
+    pub fn get_memory<T>(&self, store: &Store<T>, name: &str) -> Option<Memory> {
+        match self.get_export(store, name)? {
+            Extern::Memory(memory) => Some(memory),
+            _ => None,
+        }
+    }
+
+    /// The exported global named `name`.
+    pub fn get_global<T>(&self, store: &Store<T>, name: &str) -> Option<Global> {
+        match self.get_export(store, name)? {
+            Extern::Global(global) => Some(global),
+            _ => None,
+        }
+    }
+
+    /// The exported table named `name`.
+    pub fn get_table<T>(&self, store: &Store<T>, name: &str) -> Option<Table> {
+        match self.get_export(store, name)? {
+            Extern::Table(table) => Some(table),
+            _ => None,
+        }
+    }
+
+    /// The instance's memory, if it has one.
+    pub fn memory<T>(&self, store: &Store<T>) -> Option<Memory> {
+        store.inner.instances[self.0 as usize]
+            .data
+            .memory
+            .map(Memory)
+    }
+
+    /// The instance's module.
+    pub fn module<T>(&self, store: &Store<T>) -> Module {
+        store.inner.instances[self.0 as usize].data.module.clone()
+    }
+}
+
+impl From<MemoryFault> for Error {
+    fn from(fault: MemoryFault) -> Error {
+        Error::Trap(fault.into())
+    }
+}
