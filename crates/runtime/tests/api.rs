@@ -1,0 +1,306 @@
+//! The embedding API, used as a host would: host functions, traps, fuel,
+//! memory faults of the software MMU, and clear errors for bad input.
+
+use waven_mmu::{Access, FaultReason, Rights};
+use waven_runtime::{
+    Config, Engine, Error, Extern, Func, FuncType, Linker, MemoryBackend, Module, Store, Trap,
+    TrapKind, Val, ValType,
+};
+
+fn engine(memory: MemoryBackend, fuel: bool) -> Engine {
+    Engine::new(Config {
+        memory,
+        fuel,
+        frame_budget: 64 << 20,
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+fn module(engine: &Engine, wat: &str) -> Module {
+    Module::new(engine, &wat::parse_str(wat).unwrap()).unwrap()
+}
+
+fn call(
+    store: &mut Store<impl Sized>,
+    func: Func,
+    args: &[Val],
+    results: usize,
+) -> Result<Vec<Val>, Error> {
+    let mut out = vec![Val::I32(0); results];
+    func.call(store, args, &mut out)?;
+    Ok(out)
+}
+
+const COUNTER: &str = r#"
+(module
+  (import "host" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (global $calls (export "calls") (mut i32) (i32.const 0))
+  (data (i32.const 16) "hello")
+  (func (export "greet") (result i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (call $log (i32.const 16) (i32.const 5))
+    (global.get $calls)))
+"#;
+
+#[test]
+fn host_functions_read_guest_memory_through_the_caller() {
+    for backend in [MemoryBackend::Virtual, MemoryBackend::Plain] {
+        let engine = engine(backend, false);
+        let module = module(&engine, COUNTER);
+        let mut store = Store::new(&engine, Vec::<String>::new());
+        let mut linker = Linker::<Vec<String>>::new();
+        let ty = FuncType::new([ValType::I32, ValType::I32], []);
+        linker
+            .func_new("host", "log", ty, |mut caller, args, _| {
+                let (Val::I32(ptr), Val::I32(len)) = (args[0], args[1]) else {
+                    unreachable!("typed by the signature")
+                };
+                let memory = caller.memory().expect("the caller has a memory");
+                let mut buf = vec![0; len as usize];
+                memory.read(caller.store(), ptr as u64, &mut buf)?;
+                caller
+                    .data_mut()
+                    .push(String::from_utf8_lossy(&buf).into_owned());
+                Ok(())
+            })
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let greet = instance.get_func(&store, "greet").unwrap();
+        assert_eq!(call(&mut store, greet, &[], 1).unwrap(), [Val::I32(1)]);
+        assert_eq!(call(&mut store, greet, &[], 1).unwrap(), [Val::I32(2)]);
+        assert_eq!(store.data(), &["hello", "hello"]);
+        let calls = instance.get_global(&store, "calls").unwrap();
+        assert_eq!(calls.get(&store), Val::I32(2));
+        calls.set(&mut store, Val::I32(40)).unwrap();
+        assert_eq!(call(&mut store, greet, &[], 1).unwrap(), [Val::I32(41)]);
+    }
+}
+
+#[test]
+fn a_host_trap_stops_the_guest_and_reaches_the_caller() {
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = module(&engine, COUNTER);
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new();
+    let ty = FuncType::new([ValType::I32, ValType::I32], []);
+    linker
+        .func_new("host", "log", ty, |_, _, _| {
+            Err(Trap::from(TrapKind::Host("refused".into())))
+        })
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let greet = instance.get_func(&store, "greet").unwrap();
+    let error = call(&mut store, greet, &[], 1).unwrap_err();
+    assert_eq!(error.to_string(), "trap: host error: refused");
+}
+
+#[test]
+fn fuel_stops_a_runaway_guest() {
+    let engine = engine(MemoryBackend::Virtual, true);
+    let module = module(&engine, r#"(module (func (export "spin") (loop (br 0))))"#);
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let spin = instance.get_func(&store, "spin").unwrap();
+    store.set_fuel(1_000_000);
+    let error = call(&mut store, spin, &[], 0).unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Trap(Trap {
+            kind: TrapKind::OutOfFuel
+        })
+    ));
+    assert!(store.fuel() < 10, "fuel left: {}", store.fuel());
+}
+
+#[test]
+fn fuel_counts_work_done() {
+    let engine = engine(MemoryBackend::Plain, true);
+    let module = module(
+        &engine,
+        r#"(module (func (export "count") (param i32) (result i32)
+            (local i32)
+            (loop
+              (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+              (br_if 0 (i32.lt_u (local.get 1) (local.get 0))))
+            (local.get 1)))"#,
+    );
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let count = instance.get_func(&store, "count").unwrap();
+    store.set_fuel(u64::MAX);
+    call(&mut store, count, &[Val::I32(10)], 1).unwrap();
+    let small = u64::MAX - store.fuel();
+    store.set_fuel(u64::MAX);
+    call(&mut store, count, &[Val::I32(1000)], 1).unwrap();
+    let large = u64::MAX - store.fuel();
+    assert!(
+        large > 50 * small,
+        "fuel grows with the work: {small} vs {large}"
+    );
+}
+
+#[test]
+fn deep_recursion_traps_instead_of_overflowing_the_host_stack() {
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = module(&engine, r#"(module (func $f (export "f") (call $f)))"#);
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let f = instance.get_func(&store, "f").unwrap();
+    let error = call(&mut store, f, &[], 0).unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Trap(Trap {
+            kind: TrapKind::CallStackExhausted
+        })
+    ));
+    // The store is still usable afterwards.
+    assert!(call(&mut store, f, &[], 0).is_err());
+}
+
+const STORE_AT: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+  (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))
+"#;
+
+#[test]
+fn a_store_to_a_read_only_page_traps_with_the_address_access_and_reason() {
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = module(&engine, STORE_AT);
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let (store_fn, load_fn) = (
+        instance.get_func(&store, "store").unwrap(),
+        instance.get_func(&store, "load").unwrap(),
+    );
+    call(&mut store, store_fn, &[Val::I32(0x2000), Val::I32(7)], 0).unwrap();
+    let space = instance
+        .get_memory(&store, "memory")
+        .unwrap()
+        .address_space(&store)
+        .expect("virtual memory");
+    space.protect(0x2000, 0x1000, Rights::Read).unwrap();
+    let error = call(&mut store, store_fn, &[Val::I32(0x2ffe), Val::I32(9)], 0).unwrap_err();
+    let Error::Trap(Trap {
+        kind: TrapKind::MemoryFault(fault),
+    }) = error
+    else {
+        panic!("expected a memory fault, got {error:?}");
+    };
+    assert_eq!(
+        (fault.addr, fault.access, fault.reason),
+        (0x2ffe, Access::Write, FaultReason::Denied)
+    );
+    assert_eq!(
+        call(&mut store, load_fn, &[Val::I32(0x2000)], 1).unwrap(),
+        [Val::I32(7)]
+    );
+    space.unmap(0x2000, 0x1000).unwrap();
+    let error = call(&mut store, load_fn, &[Val::I32(0x2000)], 1).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("read at 0x2000: page not mapped"),
+        "{error}"
+    );
+    // Out of bounds stays the spec's trap.
+    let error = call(&mut store, load_fn, &[Val::I32(0x10000)], 1).unwrap_err();
+    assert_eq!(error.to_string(), "trap: out of bounds memory access");
+}
+
+#[test]
+fn plain_memory_has_no_address_space() {
+    let engine = engine(MemoryBackend::Plain, false);
+    let module = module(&engine, STORE_AT);
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let memory = instance.get_memory(&store, "memory").unwrap();
+    assert!(memory.address_space(&store).is_none());
+    memory.write(&mut store, 8, &[1, 2, 3, 4]).unwrap();
+    let load = instance.get_func(&store, "load").unwrap();
+    assert_eq!(
+        call(&mut store, load, &[Val::I32(8)], 1).unwrap(),
+        [Val::I32(0x0403_0201)]
+    );
+}
+
+#[test]
+fn malformed_and_invalid_modules_are_errors_with_offsets() {
+    let engine = engine(MemoryBackend::Virtual, false);
+    let error = Module::new(&engine, b"\0asm\x02\0\0\0").unwrap_err();
+    assert!(matches!(error, Error::InvalidModule { .. }), "{error}");
+    let invalid = wat::parse_str(r#"(module (func (result i32) (i64.const 1)))"#).unwrap();
+    let Error::InvalidModule { message, offset } = Module::new(&engine, &invalid).unwrap_err()
+    else {
+        panic!("expected an invalid module");
+    };
+    assert!(message.contains("type mismatch"), "{message}");
+    assert!(offset > 8 && offset < invalid.len(), "offset {offset}");
+    // Every prefix is rejected cleanly (or, cut at a section boundary
+    // before the function section, is a valid smaller module): no panic.
+    let valid = wat::parse_str(STORE_AT).unwrap();
+    let accepted = (0..valid.len())
+        .filter(|&cut| Module::new(&engine, &valid[..cut]).is_ok())
+        .count();
+    assert!(accepted < 5, "{accepted} prefixes accepted");
+}
+
+#[test]
+fn calls_with_wrong_arguments_and_missing_imports_are_errors() {
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = module(&engine, STORE_AT);
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let load = instance.get_func(&store, "load").unwrap();
+    assert!(matches!(
+        call(&mut store, load, &[Val::I64(0)], 1),
+        Err(Error::TypeMismatch(_))
+    ));
+    assert!(matches!(
+        call(&mut store, load, &[], 1),
+        Err(Error::TypeMismatch(_))
+    ));
+    let importer = self::module(&engine, COUNTER);
+    let error = Linker::new()
+        .instantiate(&mut store, &importer)
+        .unwrap_err();
+    assert!(matches!(error, Error::Link { .. }), "{error}");
+    let mut linker = Linker::new();
+    let wrong = Func::new(&mut store, FuncType::new([], []), |_, _, _| Ok(()));
+    linker.define("host", "log", Extern::Func(wrong)).unwrap();
+    assert!(matches!(
+        linker.instantiate(&mut store, &importer),
+        Err(Error::Link { .. })
+    ));
+}
+
+#[test]
+fn memory_discard_zeroes_pages_on_both_backends() {
+    for backend in [MemoryBackend::Virtual, MemoryBackend::Plain] {
+        let engine = engine(backend, false);
+        let module = module(
+            &engine,
+            r#"(module (memory (export "memory") 1)
+                 (func (export "discard") (param i32 i32) (memory.discard (local.get 0) (local.get 1))))"#,
+        );
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let memory = instance.get_memory(&store, "memory").unwrap();
+        memory.write(&mut store, 0x1000, &[9; 0x2000]).unwrap();
+        let discard = instance.get_func(&store, "discard").unwrap();
+        call(
+            &mut store,
+            discard,
+            &[Val::I32(0x1000), Val::I32(0x1000)],
+            0,
+        )
+        .unwrap();
+        let mut buf = [0xffu8; 2];
+        memory.read(&store, 0x1fff, &mut buf).unwrap();
+        assert_eq!(buf, [0, 9], "{backend:?}");
+        assert!(call(&mut store, discard, &[Val::I32(0x10), Val::I32(0x1000)], 0).is_err());
+    }
+}
