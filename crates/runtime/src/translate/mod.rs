@@ -13,6 +13,8 @@
 //!   every path agrees on where they are.
 
 mod operator;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 
@@ -346,6 +348,15 @@ impl<'a> Translator<'a> {
         }
     }
 
+    /// Sets a `Fuel` instruction's amount to the length of the code it
+    /// covers (approximately the instructions of one pass).
+    fn patch_fuel(&mut self, at: Option<usize>) {
+        if let Some(at) = at {
+            let amount = (self.code.len() - at) as u32;
+            self.code[at] = Instr::Fuel { amount };
+        }
+    }
+
     /// Emits the moves of a branch to the label `depth` levels out.
     fn branch_moves(&mut self, depth: u32) {
         let control = &self.controls[self.controls.len() - 1 - depth as usize];
@@ -484,19 +495,17 @@ impl<'a> Translator<'a> {
         if control.entered_dead {
             return;
         }
-        if self.reachable {
-            self.materialize_top(control.results);
-        }
-        if let Some(at) = control.fuel_at {
-            let amount = (self.code.len() - at) as u32;
-            self.code[at] = Instr::Fuel { amount };
-        }
         if control.kind == ControlKind::Function {
             if self.reachable {
                 self.emit_return();
             }
+            self.patch_fuel(control.fuel_at);
             return;
         }
+        if self.reachable {
+            self.materialize_top(control.results);
+        }
+        self.patch_fuel(control.fuel_at);
         // An if without else: the false branch reaches the end with the
         // parameters as results (validation requires equal types).
         let implicit_else = control.kind == ControlKind::If;
