@@ -1,9 +1,9 @@
 //! The interpreter.
 //!
 //! ```text
-//!  invoke ──► Executor::run ──► run_frame (one function, until it calls or returns)
-//!                 ▲    │ Call of a Wasm function: push a frame, continue
-//!                 └────┘ Return: pop a frame, continue the caller
+//!  invoke ──► Executor::run: one loop over the current function's code
+//!                 Call of a Wasm function: push the caller, switch function
+//!                 Return: pop the caller, switch back
 //! ```
 //!
 //! Frames live in one value stack; a callee's frame starts at its caller's
@@ -24,7 +24,7 @@ use frame::ValueStack;
 use crate::error::{Trap, TrapKind};
 use crate::func::Caller;
 use crate::ir::{CompiledFunc, Instr};
-use crate::store::{FuncEntity, Instance, InstanceData, Store};
+use crate::store::{FuncEntity, Instance, Store};
 use crate::value::{Func, Val};
 
 /// Checks that every slot named by an instruction of `func` is below its
@@ -65,28 +65,14 @@ pub(crate) fn verify(func: &CompiledFunc) -> Result<(), String> {
     })
 }
 
-/// One active call.
+/// A suspended caller.
 struct Frame {
     func: Arc<CompiledFunc>,
-    instance: Arc<InstanceData>,
     instance_index: u32,
     /// Value stack index of slot 0.
     base: usize,
     /// Where to continue.
     pc: usize,
-}
-
-/// What `run_frame` stopped for.
-enum Outcome {
-    /// Call Wasm function `func` (store index) with its frame at `base`
-    /// (absolute); the caller continues at `resume`.
-    Call {
-        func: u32,
-        base: usize,
-        resume: usize,
-    },
-    /// The frame returned.
-    Return,
 }
 
 /// An execution in progress.
@@ -134,9 +120,7 @@ pub(crate) fn invoke<T, B: Backend>(
     for (i, arg) in args.iter().enumerate() {
         executor.stack.cells(i, 1)[0] = arg.to_cell();
     }
-    let outcome = executor
-        .enter(wasm.0, wasm.1, 0)
-        .and_then(|()| executor.run());
+    let outcome = executor.run(wasm.1, wasm.0);
     executor.release_memory();
     for (i, (slot, ty)) in results.iter_mut().zip(ty.results()).enumerate() {
         *slot = Val::from_cell(*ty, executor.stack.cells(i, 1)[0]);
@@ -159,37 +143,14 @@ fn check_results(ty: &crate::value::FuncType, results: &[Val]) -> Result<(), Tra
 }
 
 impl<T, B: Backend> Executor<'_, T, B> {
-    /// Pushes a frame for Wasm function `code` of instance `instance` at
-    /// `base`, initializing its locals and constants.
-    fn enter(
-        &mut self,
-        instance: u32,
-        code: Arc<CompiledFunc>,
-        base: usize,
-    ) -> Result<(), TrapKind> {
-        if self.frames.len() >= self.max_depth {
-            return Err(TrapKind::CallStackExhausted);
-        }
-        let frame = self
-            .stack
-            .frame(base, code.max_slots)
-            .ok_or(TrapKind::CallStackExhausted)?;
+    /// Initializes the declared locals and the constants of a frame.
+    fn init_frame(frame: frame::FramePtr, code: &CompiledFunc) {
         for slot in code.num_params..code.num_locals {
             frame.set(slot, 0);
         }
         for (i, &cell) in code.consts.iter().enumerate() {
             frame.set(code.num_locals + i as u32, cell);
         }
-        let data = self.store.inner.instances[instance as usize].data.clone();
-        self.use_memory(data.memory);
-        self.frames.push(Frame {
-            func: code,
-            instance: data,
-            instance_index: instance,
-            base,
-            pc: 0,
-        });
-        Ok(())
     }
 
     /// Makes memory `index` (a store index) the active one.
@@ -211,42 +172,6 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 &mut self.store.inner.memories[index as usize].backing,
                 active,
             );
-        }
-    }
-
-    /// Runs until the entry frame returns.
-    fn run(&mut self) -> Result<(), TrapKind> {
-        loop {
-            let (func, instance, instance_index, base, pc) = {
-                let frame = self.frames.last().expect("a frame is running");
-                (
-                    frame.func.clone(),
-                    frame.instance.clone(),
-                    frame.instance_index,
-                    frame.base,
-                    frame.pc,
-                )
-            };
-            match self.run_frame(&func, &instance, instance_index, base, pc)? {
-                Outcome::Return => {
-                    self.frames.pop();
-                    match self.frames.last() {
-                        None => return Ok(()),
-                        Some(caller) => {
-                            let memory = caller.instance.memory;
-                            self.use_memory(memory);
-                        }
-                    }
-                }
-                Outcome::Call { func, base, resume } => {
-                    self.frames.last_mut().expect("caller").pc = resume;
-                    let (instance, code) = match &self.store.inner.funcs[func as usize] {
-                        FuncEntity::Wasm { instance, code, .. } => (*instance, code.clone()),
-                        FuncEntity::Host { .. } => unreachable!("host calls run in place"),
-                    };
-                    self.enter(instance, code, base)?;
-                }
-            }
         }
     }
 

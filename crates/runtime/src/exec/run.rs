@@ -6,7 +6,9 @@
 
 use super::frame::FramePtr;
 use super::numeric as num;
-use super::{Backend, Executor, Outcome};
+use std::sync::Arc;
+
+use super::{Backend, Executor, Frame};
 use crate::error::TrapKind;
 use crate::ir::{CompiledFunc, Instr, Slot};
 use crate::store::{FuncEntity, InstanceData};
@@ -154,22 +156,56 @@ impl<T, B: Backend> Executor<'_, T, B> {
         instance.tables[table as usize] as usize
     }
 
-    /// Runs `func` from `pc` until it calls a Wasm function or returns.
-    pub(super) fn run_frame(
+    /// Runs `func` of instance `instance_index` (its arguments in the
+    /// first cells of the value stack) until it returns.
+    pub(super) fn run(
         &mut self,
-        func: &CompiledFunc,
-        instance: &InstanceData,
-        instance_index: u32,
-        base: usize,
-        mut pc: usize,
-    ) -> Result<Outcome, TrapKind> {
-        let code = &func.code[..];
-        let frame = self
+        mut func: Arc<CompiledFunc>,
+        mut instance_index: u32,
+    ) -> Result<(), TrapKind> {
+        let mut instance = self.store.inner.instances[instance_index as usize].data.clone();
+        self.use_memory(instance.memory);
+        let mut base = 0;
+        let mut pc = 0;
+        let mut frame = self
             .stack
             .frame(base, func.max_slots)
             .ok_or(TrapKind::CallStackExhausted)?;
+        Self::init_frame(frame, &func);
+        // Enters Wasm function `callee` with its frame at `$args` (a slot
+        // of the current frame): the current function becomes a caller.
+        macro_rules! enter {
+            ($callee:expr, $args:expr) => {{
+                let (callee_instance, code) = match &self.store.inner.funcs[$callee as usize] {
+                    FuncEntity::Wasm { instance, code, .. } => (*instance, code.clone()),
+                    FuncEntity::Host { .. } => unreachable!("host functions are called in place"),
+                };
+                if self.frames.len() >= self.max_depth {
+                    return Err(TrapKind::CallStackExhausted);
+                }
+                let callee_base = base + $args as usize;
+                frame = self
+                    .stack
+                    .frame(callee_base, code.max_slots)
+                    .ok_or(TrapKind::CallStackExhausted)?;
+                Self::init_frame(frame, &code);
+                self.frames.push(Frame {
+                    func: std::mem::replace(&mut func, code),
+                    instance_index,
+                    base,
+                    pc,
+                });
+                if callee_instance != instance_index {
+                    instance_index = callee_instance;
+                    instance = self.store.inner.instances[instance_index as usize].data.clone();
+                    self.use_memory(instance.memory);
+                }
+                base = callee_base;
+                pc = 0;
+            }};
+        }
         loop {
-            let instr = code[pc];
+            let instr = func.code[pc];
             pc += 1;
             match instr {
                 Instr::Unreachable => return Err(TrapKind::Unreachable),
@@ -192,7 +228,21 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     for i in 0..count {
                         frame.set(i, frame.get(src + i));
                     }
-                    return Ok(Outcome::Return);
+                    let Some(caller) = self.frames.pop() else {
+                        return Ok(());
+                    };
+                    func = caller.func;
+                    base = caller.base;
+                    pc = caller.pc;
+                    if caller.instance_index != instance_index {
+                        instance_index = caller.instance_index;
+                        instance = self.store.inner.instances[instance_index as usize].data.clone();
+                        self.use_memory(instance.memory);
+                    }
+                    frame = self
+                        .stack
+                        .frame(base, func.max_slots)
+                        .ok_or(TrapKind::CallStackExhausted)?;
                 }
                 Instr::Call {
                     func: index,
@@ -201,13 +251,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     let callee = instance.funcs[index as usize];
                     let absolute = base + args as usize;
                     match &self.store.inner.funcs[callee as usize] {
-                        FuncEntity::Wasm { .. } => {
-                            return Ok(Outcome::Call {
-                                func: callee,
-                                base: absolute,
-                                resume: pc,
-                            })
-                        }
+                        FuncEntity::Wasm { .. } => enter!(callee, args),
                         FuncEntity::Host { .. } => {
                             self.call_host(callee, absolute, instance_index)?
                         }
@@ -219,7 +263,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     index,
                     base: args,
                 } => {
-                    let table = &self.store.inner.tables[self.table_index(instance, table)];
+                    let table = &self.store.inner.tables[self.table_index(&instance, table)];
                     let i = get::<u32>(frame, index) as usize;
                     let cell = *table.cells.get(i).ok_or(TrapKind::UndefinedElement)?;
                     let callee = cell.checked_sub(1).ok_or(TrapKind::UninitializedElement)? as u32;
@@ -229,13 +273,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     }
                     let absolute = base + args as usize;
                     match entity {
-                        FuncEntity::Wasm { .. } => {
-                            return Ok(Outcome::Call {
-                                func: callee,
-                                base: absolute,
-                                resume: pc,
-                            })
-                        }
+                        FuncEntity::Wasm { .. } => enter!(callee, args),
                         FuncEntity::Host { .. } => {
                             self.call_host(callee, absolute, instance_index)?
                         }
@@ -442,7 +480,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 }
 
                 Instr::TableGet { dst, table, index } => {
-                    let table = &self.store.inner.tables[self.table_index(instance, table)];
+                    let table = &self.store.inner.tables[self.table_index(&instance, table)];
                     let i = get::<u32>(frame, index) as usize;
                     frame.set(dst, *table.cells.get(i).ok_or(TrapKind::TableOutOfBounds)?);
                 }
@@ -451,7 +489,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     index,
                     value,
                 } => {
-                    let t = self.table_index(instance, table);
+                    let t = self.table_index(&instance, table);
                     let i = get::<u32>(frame, index) as usize;
                     let cell = self.store.inner.tables[t]
                         .cells
@@ -460,7 +498,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     *cell = frame.get(value);
                 }
                 Instr::TableSize { dst, table } => {
-                    let t = self.table_index(instance, table);
+                    let t = self.table_index(&instance, table);
                     frame.set(dst, self.store.inner.tables[t].cells.len() as u64);
                 }
                 Instr::TableGrow {
@@ -469,7 +507,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     init,
                     delta,
                 } => {
-                    let t = self.table_index(instance, table);
+                    let t = self.table_index(&instance, table);
                     let delta = get::<u32>(frame, delta) as u64;
                     let old = self.store.inner.tables[t].grow(delta, frame.get(init));
                     frame.set(dst, old.map_or(u32::MAX, |old| old as u32) as u64);
@@ -480,7 +518,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     value,
                     len,
                 } => {
-                    let t = self.table_index(instance, table);
+                    let t = self.table_index(&instance, table);
                     let (d, n) = (
                         get::<u32>(frame, dst) as usize,
                         get::<u32>(frame, len) as usize,
@@ -500,8 +538,8 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 } => {
                     let (dst_table, src_table) = func.pairs[pair as usize];
                     let (dt, st) = (
-                        self.table_index(instance, dst_table),
-                        self.table_index(instance, src_table),
+                        self.table_index(&instance, dst_table),
+                        self.table_index(&instance, src_table),
                     );
                     let (d, s, n) = (
                         get::<u32>(frame, dst) as usize,
@@ -526,7 +564,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     len,
                 } => {
                     let (table, elem) = func.pairs[pair as usize];
-                    let t = self.table_index(instance, table);
+                    let t = self.table_index(&instance, table);
                     let (d, s, n) = (
                         get::<u32>(frame, dst) as usize,
                         get::<u32>(frame, src) as usize,
