@@ -28,876 +28,240 @@ pub(crate) type Slot = u32;
 /// instruction they implement; `dst` is where the result goes.
 #[allow(missing_docs)]
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[rustfmt::skip] // one line per instruction reads as a table
 pub(crate) enum Instr {
     // Control.
     Unreachable,
-    Br {
-        to: u32,
-    },
-    BrIfNez {
-        cond: Slot,
-        to: u32,
-    },
-    BrIfEqz {
-        cond: Slot,
-        to: u32,
-    },
+    Br { to: u32 },
+    BrIfNez { cond: Slot, to: u32 },
+    BrIfEqz { cond: Slot, to: u32 },
+    /// Branches if the i32 comparison of `a` and `b` holds (a comparison
+    /// fused with the `br_if` or `if` that consumes it).
+    BrI32Eq { a: Slot, b: Slot, to: u32 },
+    BrI32Ne { a: Slot, b: Slot, to: u32 },
+    BrI32LtS { a: Slot, b: Slot, to: u32 },
+    BrI32LtU { a: Slot, b: Slot, to: u32 },
+    BrI32GtS { a: Slot, b: Slot, to: u32 },
+    BrI32GtU { a: Slot, b: Slot, to: u32 },
+    BrI32LeS { a: Slot, b: Slot, to: u32 },
+    BrI32LeU { a: Slot, b: Slot, to: u32 },
+    BrI32GeS { a: Slot, b: Slot, to: u32 },
+    BrI32GeU { a: Slot, b: Slot, to: u32 },
     /// Jumps to `targets[index]` (clamped to the last, the default), where
     /// `targets` is `len` entries of the function's branch table pool from
     /// `first`.
-    BrTable {
-        index: Slot,
-        first: u32,
-        len: u32,
-    },
+    BrTable { index: Slot, first: u32, len: u32 },
     /// Returns the `count` results that start at slot `src`.
-    Return {
-        src: Slot,
-        count: u32,
-    },
+    Return { src: Slot, count: u32 },
     /// Calls function `func` of the instance; arguments start at `base`,
     /// results are written from `base`.
-    Call {
-        func: u32,
-        base: Slot,
-    },
-    CallIndirect {
-        ty: u32,
-        table: u32,
-        index: Slot,
-        base: Slot,
-    },
+    Call { func: u32, base: Slot },
+    CallIndirect { ty: u32, table: u32, index: Slot, base: Slot },
     /// Consumes fuel (only emitted when fuel is enabled).
-    Fuel {
-        amount: u32,
-    },
+    Fuel { amount: u32 },
 
     // Moves.
-    Copy {
-        dst: Slot,
-        src: Slot,
-    },
-    Select {
-        dst: Slot,
-        cond: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    GlobalGet {
-        dst: Slot,
-        global: u32,
-    },
-    GlobalSet {
-        src: Slot,
-        global: u32,
-    },
+    Copy { dst: Slot, src: Slot },
+    Select { dst: Slot, cond: Slot, a: Slot, b: Slot },
+    GlobalGet { dst: Slot, global: u32 },
+    GlobalSet { src: Slot, global: u32 },
 
     // References.
-    RefFunc {
-        dst: Slot,
-        func: u32,
-    },
-    RefIsNull {
-        dst: Slot,
-        src: Slot,
-    },
+    RefFunc { dst: Slot, func: u32 },
+    RefIsNull { dst: Slot, src: Slot },
 
     // Memory.
-    I32Load {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I64Load {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    F32Load {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    F64Load {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I32Load8S {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I32Load8U {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I32Load16S {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I32Load16U {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I64Load8S {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I64Load8U {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I64Load16S {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I64Load16U {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I64Load32S {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I64Load32U {
-        dst: Slot,
-        addr: Slot,
-        offset: u32,
-    },
-    I32Store {
-        addr: Slot,
-        value: Slot,
-        offset: u32,
-    },
-    I64Store {
-        addr: Slot,
-        value: Slot,
-        offset: u32,
-    },
-    I32Store8 {
-        addr: Slot,
-        value: Slot,
-        offset: u32,
-    },
-    I32Store16 {
-        addr: Slot,
-        value: Slot,
-        offset: u32,
-    },
-    I64Store8 {
-        addr: Slot,
-        value: Slot,
-        offset: u32,
-    },
-    I64Store16 {
-        addr: Slot,
-        value: Slot,
-        offset: u32,
-    },
-    I64Store32 {
-        addr: Slot,
-        value: Slot,
-        offset: u32,
-    },
-    MemorySize {
-        dst: Slot,
-    },
-    MemoryGrow {
-        dst: Slot,
-        delta: Slot,
-    },
-    MemoryFill {
-        dst: Slot,
-        value: Slot,
-        len: Slot,
-    },
-    MemoryCopy {
-        dst: Slot,
-        src: Slot,
-        len: Slot,
-    },
-    MemoryInit {
-        data: u32,
-        dst: Slot,
-        src: Slot,
-        len: Slot,
-    },
-    DataDrop {
-        data: u32,
-    },
-    MemoryDiscard {
-        addr: Slot,
-        len: Slot,
-    },
+    I32Load { dst: Slot, addr: Slot, offset: u32 },
+    I64Load { dst: Slot, addr: Slot, offset: u32 },
+    F32Load { dst: Slot, addr: Slot, offset: u32 },
+    F64Load { dst: Slot, addr: Slot, offset: u32 },
+    I32Load8S { dst: Slot, addr: Slot, offset: u32 },
+    I32Load8U { dst: Slot, addr: Slot, offset: u32 },
+    I32Load16S { dst: Slot, addr: Slot, offset: u32 },
+    I32Load16U { dst: Slot, addr: Slot, offset: u32 },
+    I64Load8S { dst: Slot, addr: Slot, offset: u32 },
+    I64Load8U { dst: Slot, addr: Slot, offset: u32 },
+    I64Load16S { dst: Slot, addr: Slot, offset: u32 },
+    I64Load16U { dst: Slot, addr: Slot, offset: u32 },
+    I64Load32S { dst: Slot, addr: Slot, offset: u32 },
+    I64Load32U { dst: Slot, addr: Slot, offset: u32 },
+    I32Store { addr: Slot, value: Slot, offset: u32 },
+    I64Store { addr: Slot, value: Slot, offset: u32 },
+    I32Store8 { addr: Slot, value: Slot, offset: u32 },
+    I32Store16 { addr: Slot, value: Slot, offset: u32 },
+    I64Store8 { addr: Slot, value: Slot, offset: u32 },
+    I64Store16 { addr: Slot, value: Slot, offset: u32 },
+    I64Store32 { addr: Slot, value: Slot, offset: u32 },
+    MemorySize { dst: Slot },
+    MemoryGrow { dst: Slot, delta: Slot },
+    MemoryFill { dst: Slot, value: Slot, len: Slot },
+    MemoryCopy { dst: Slot, src: Slot, len: Slot },
+    MemoryInit { data: u32, dst: Slot, src: Slot, len: Slot },
+    DataDrop { data: u32 },
+    MemoryDiscard { addr: Slot, len: Slot },
 
     // Tables.
-    TableGet {
-        dst: Slot,
-        table: u32,
-        index: Slot,
-    },
-    TableSet {
-        table: u32,
-        index: Slot,
-        value: Slot,
-    },
-    TableSize {
-        dst: Slot,
-        table: u32,
-    },
-    TableGrow {
-        dst: Slot,
-        table: u32,
-        init: Slot,
-        delta: Slot,
-    },
-    TableFill {
-        table: u32,
-        dst: Slot,
-        value: Slot,
-        len: Slot,
-    },
+    TableGet { dst: Slot, table: u32, index: Slot },
+    TableSet { table: u32, index: Slot, value: Slot },
+    TableSize { dst: Slot, table: u32 },
+    TableGrow { dst: Slot, table: u32, init: Slot, delta: Slot },
+    TableFill { table: u32, dst: Slot, value: Slot, len: Slot },
     /// `pair` indexes the function's table pair pool: (destination
     /// table, source table).
-    TableCopy {
-        pair: u32,
-        dst: Slot,
-        src: Slot,
-        len: Slot,
-    },
+    TableCopy { pair: u32, dst: Slot, src: Slot, len: Slot },
     /// `pair` indexes the table pair pool: (table, element segment).
-    TableInit {
-        pair: u32,
-        dst: Slot,
-        src: Slot,
-        len: Slot,
-    },
-    ElemDrop {
-        elem: u32,
-    },
+    TableInit { pair: u32, dst: Slot, src: Slot, len: Slot },
+    ElemDrop { elem: u32 },
 
     // i32.
-    I32Eqz {
-        dst: Slot,
-        src: Slot,
-    },
-    I32Eq {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32Ne {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32LtS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32LtU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32GtS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32GtU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32LeS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32LeU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32GeS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32GeU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32Clz {
-        dst: Slot,
-        src: Slot,
-    },
-    I32Ctz {
-        dst: Slot,
-        src: Slot,
-    },
-    I32Popcnt {
-        dst: Slot,
-        src: Slot,
-    },
-    I32Add {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32Sub {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32Mul {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32DivS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32DivU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32RemS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32RemU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32And {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32Or {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32Xor {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32Shl {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32ShrS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32ShrU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32Rotl {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I32Rotr {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    I32Eqz { dst: Slot, src: Slot },
+    I32Eq { dst: Slot, a: Slot, b: Slot },
+    I32Ne { dst: Slot, a: Slot, b: Slot },
+    I32LtS { dst: Slot, a: Slot, b: Slot },
+    I32LtU { dst: Slot, a: Slot, b: Slot },
+    I32GtS { dst: Slot, a: Slot, b: Slot },
+    I32GtU { dst: Slot, a: Slot, b: Slot },
+    I32LeS { dst: Slot, a: Slot, b: Slot },
+    I32LeU { dst: Slot, a: Slot, b: Slot },
+    I32GeS { dst: Slot, a: Slot, b: Slot },
+    I32GeU { dst: Slot, a: Slot, b: Slot },
+    I32Clz { dst: Slot, src: Slot },
+    I32Ctz { dst: Slot, src: Slot },
+    I32Popcnt { dst: Slot, src: Slot },
+    I32Add { dst: Slot, a: Slot, b: Slot },
+    I32Sub { dst: Slot, a: Slot, b: Slot },
+    I32Mul { dst: Slot, a: Slot, b: Slot },
+    I32DivS { dst: Slot, a: Slot, b: Slot },
+    I32DivU { dst: Slot, a: Slot, b: Slot },
+    I32RemS { dst: Slot, a: Slot, b: Slot },
+    I32RemU { dst: Slot, a: Slot, b: Slot },
+    I32And { dst: Slot, a: Slot, b: Slot },
+    I32Or { dst: Slot, a: Slot, b: Slot },
+    I32Xor { dst: Slot, a: Slot, b: Slot },
+    I32Shl { dst: Slot, a: Slot, b: Slot },
+    I32ShrS { dst: Slot, a: Slot, b: Slot },
+    I32ShrU { dst: Slot, a: Slot, b: Slot },
+    I32Rotl { dst: Slot, a: Slot, b: Slot },
+    I32Rotr { dst: Slot, a: Slot, b: Slot },
 
     // i64.
-    I64Eqz {
-        dst: Slot,
-        src: Slot,
-    },
-    I64Eq {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64Ne {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64LtS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64LtU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64GtS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64GtU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64LeS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64LeU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64GeS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64GeU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64Clz {
-        dst: Slot,
-        src: Slot,
-    },
-    I64Ctz {
-        dst: Slot,
-        src: Slot,
-    },
-    I64Popcnt {
-        dst: Slot,
-        src: Slot,
-    },
-    I64Add {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64Sub {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64Mul {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64DivS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64DivU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64RemS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64RemU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64And {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64Or {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64Xor {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64Shl {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64ShrS {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64ShrU {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64Rotl {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    I64Rotr {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    I64Eqz { dst: Slot, src: Slot },
+    I64Eq { dst: Slot, a: Slot, b: Slot },
+    I64Ne { dst: Slot, a: Slot, b: Slot },
+    I64LtS { dst: Slot, a: Slot, b: Slot },
+    I64LtU { dst: Slot, a: Slot, b: Slot },
+    I64GtS { dst: Slot, a: Slot, b: Slot },
+    I64GtU { dst: Slot, a: Slot, b: Slot },
+    I64LeS { dst: Slot, a: Slot, b: Slot },
+    I64LeU { dst: Slot, a: Slot, b: Slot },
+    I64GeS { dst: Slot, a: Slot, b: Slot },
+    I64GeU { dst: Slot, a: Slot, b: Slot },
+    I64Clz { dst: Slot, src: Slot },
+    I64Ctz { dst: Slot, src: Slot },
+    I64Popcnt { dst: Slot, src: Slot },
+    I64Add { dst: Slot, a: Slot, b: Slot },
+    I64Sub { dst: Slot, a: Slot, b: Slot },
+    I64Mul { dst: Slot, a: Slot, b: Slot },
+    I64DivS { dst: Slot, a: Slot, b: Slot },
+    I64DivU { dst: Slot, a: Slot, b: Slot },
+    I64RemS { dst: Slot, a: Slot, b: Slot },
+    I64RemU { dst: Slot, a: Slot, b: Slot },
+    I64And { dst: Slot, a: Slot, b: Slot },
+    I64Or { dst: Slot, a: Slot, b: Slot },
+    I64Xor { dst: Slot, a: Slot, b: Slot },
+    I64Shl { dst: Slot, a: Slot, b: Slot },
+    I64ShrS { dst: Slot, a: Slot, b: Slot },
+    I64ShrU { dst: Slot, a: Slot, b: Slot },
+    I64Rotl { dst: Slot, a: Slot, b: Slot },
+    I64Rotr { dst: Slot, a: Slot, b: Slot },
 
     // f32.
-    F32Eq {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Ne {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Lt {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Gt {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Le {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Ge {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Abs {
-        dst: Slot,
-        src: Slot,
-    },
-    F32Neg {
-        dst: Slot,
-        src: Slot,
-    },
-    F32Ceil {
-        dst: Slot,
-        src: Slot,
-    },
-    F32Floor {
-        dst: Slot,
-        src: Slot,
-    },
-    F32Trunc {
-        dst: Slot,
-        src: Slot,
-    },
-    F32Nearest {
-        dst: Slot,
-        src: Slot,
-    },
-    F32Sqrt {
-        dst: Slot,
-        src: Slot,
-    },
-    F32Add {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Sub {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Mul {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Div {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Min {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Max {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F32Copysign {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    F32Eq { dst: Slot, a: Slot, b: Slot },
+    F32Ne { dst: Slot, a: Slot, b: Slot },
+    F32Lt { dst: Slot, a: Slot, b: Slot },
+    F32Gt { dst: Slot, a: Slot, b: Slot },
+    F32Le { dst: Slot, a: Slot, b: Slot },
+    F32Ge { dst: Slot, a: Slot, b: Slot },
+    F32Abs { dst: Slot, src: Slot },
+    F32Neg { dst: Slot, src: Slot },
+    F32Ceil { dst: Slot, src: Slot },
+    F32Floor { dst: Slot, src: Slot },
+    F32Trunc { dst: Slot, src: Slot },
+    F32Nearest { dst: Slot, src: Slot },
+    F32Sqrt { dst: Slot, src: Slot },
+    F32Add { dst: Slot, a: Slot, b: Slot },
+    F32Sub { dst: Slot, a: Slot, b: Slot },
+    F32Mul { dst: Slot, a: Slot, b: Slot },
+    F32Div { dst: Slot, a: Slot, b: Slot },
+    F32Min { dst: Slot, a: Slot, b: Slot },
+    F32Max { dst: Slot, a: Slot, b: Slot },
+    F32Copysign { dst: Slot, a: Slot, b: Slot },
 
     // f64.
-    F64Eq {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Ne {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Lt {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Gt {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Le {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Ge {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Abs {
-        dst: Slot,
-        src: Slot,
-    },
-    F64Neg {
-        dst: Slot,
-        src: Slot,
-    },
-    F64Ceil {
-        dst: Slot,
-        src: Slot,
-    },
-    F64Floor {
-        dst: Slot,
-        src: Slot,
-    },
-    F64Trunc {
-        dst: Slot,
-        src: Slot,
-    },
-    F64Nearest {
-        dst: Slot,
-        src: Slot,
-    },
-    F64Sqrt {
-        dst: Slot,
-        src: Slot,
-    },
-    F64Add {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Sub {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Mul {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Div {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Min {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Max {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    F64Copysign {
-        dst: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    F64Eq { dst: Slot, a: Slot, b: Slot },
+    F64Ne { dst: Slot, a: Slot, b: Slot },
+    F64Lt { dst: Slot, a: Slot, b: Slot },
+    F64Gt { dst: Slot, a: Slot, b: Slot },
+    F64Le { dst: Slot, a: Slot, b: Slot },
+    F64Ge { dst: Slot, a: Slot, b: Slot },
+    F64Abs { dst: Slot, src: Slot },
+    F64Neg { dst: Slot, src: Slot },
+    F64Ceil { dst: Slot, src: Slot },
+    F64Floor { dst: Slot, src: Slot },
+    F64Trunc { dst: Slot, src: Slot },
+    F64Nearest { dst: Slot, src: Slot },
+    F64Sqrt { dst: Slot, src: Slot },
+    F64Add { dst: Slot, a: Slot, b: Slot },
+    F64Sub { dst: Slot, a: Slot, b: Slot },
+    F64Mul { dst: Slot, a: Slot, b: Slot },
+    F64Div { dst: Slot, a: Slot, b: Slot },
+    F64Min { dst: Slot, a: Slot, b: Slot },
+    F64Max { dst: Slot, a: Slot, b: Slot },
+    F64Copysign { dst: Slot, a: Slot, b: Slot },
 
     // Conversions (`i32.wrap_i64` and the reinterpretations need no
     // instruction: cells hold bits, and i32 readers truncate).
-    I32TruncF32S {
-        dst: Slot,
-        src: Slot,
-    },
-    I32TruncF32U {
-        dst: Slot,
-        src: Slot,
-    },
-    I32TruncF64S {
-        dst: Slot,
-        src: Slot,
-    },
-    I32TruncF64U {
-        dst: Slot,
-        src: Slot,
-    },
-    I64ExtendI32S {
-        dst: Slot,
-        src: Slot,
-    },
-    I64ExtendI32U {
-        dst: Slot,
-        src: Slot,
-    },
-    I64TruncF32S {
-        dst: Slot,
-        src: Slot,
-    },
-    I64TruncF32U {
-        dst: Slot,
-        src: Slot,
-    },
-    I64TruncF64S {
-        dst: Slot,
-        src: Slot,
-    },
-    I64TruncF64U {
-        dst: Slot,
-        src: Slot,
-    },
-    F32ConvertI32S {
-        dst: Slot,
-        src: Slot,
-    },
-    F32ConvertI32U {
-        dst: Slot,
-        src: Slot,
-    },
-    F32ConvertI64S {
-        dst: Slot,
-        src: Slot,
-    },
-    F32ConvertI64U {
-        dst: Slot,
-        src: Slot,
-    },
-    F32DemoteF64 {
-        dst: Slot,
-        src: Slot,
-    },
-    F64ConvertI32S {
-        dst: Slot,
-        src: Slot,
-    },
-    F64ConvertI32U {
-        dst: Slot,
-        src: Slot,
-    },
-    F64ConvertI64S {
-        dst: Slot,
-        src: Slot,
-    },
-    F64ConvertI64U {
-        dst: Slot,
-        src: Slot,
-    },
-    F64PromoteF32 {
-        dst: Slot,
-        src: Slot,
-    },
-    I32Extend8S {
-        dst: Slot,
-        src: Slot,
-    },
-    I32Extend16S {
-        dst: Slot,
-        src: Slot,
-    },
-    I64Extend8S {
-        dst: Slot,
-        src: Slot,
-    },
-    I64Extend16S {
-        dst: Slot,
-        src: Slot,
-    },
-    I64Extend32S {
-        dst: Slot,
-        src: Slot,
-    },
-    I32TruncSatF32S {
-        dst: Slot,
-        src: Slot,
-    },
-    I32TruncSatF32U {
-        dst: Slot,
-        src: Slot,
-    },
-    I32TruncSatF64S {
-        dst: Slot,
-        src: Slot,
-    },
-    I32TruncSatF64U {
-        dst: Slot,
-        src: Slot,
-    },
-    I64TruncSatF32S {
-        dst: Slot,
-        src: Slot,
-    },
-    I64TruncSatF32U {
-        dst: Slot,
-        src: Slot,
-    },
-    I64TruncSatF64S {
-        dst: Slot,
-        src: Slot,
-    },
-    I64TruncSatF64U {
-        dst: Slot,
-        src: Slot,
-    },
+    I32TruncF32S { dst: Slot, src: Slot },
+    I32TruncF32U { dst: Slot, src: Slot },
+    I32TruncF64S { dst: Slot, src: Slot },
+    I32TruncF64U { dst: Slot, src: Slot },
+    I64ExtendI32S { dst: Slot, src: Slot },
+    I64ExtendI32U { dst: Slot, src: Slot },
+    I64TruncF32S { dst: Slot, src: Slot },
+    I64TruncF32U { dst: Slot, src: Slot },
+    I64TruncF64S { dst: Slot, src: Slot },
+    I64TruncF64U { dst: Slot, src: Slot },
+    F32ConvertI32S { dst: Slot, src: Slot },
+    F32ConvertI32U { dst: Slot, src: Slot },
+    F32ConvertI64S { dst: Slot, src: Slot },
+    F32ConvertI64U { dst: Slot, src: Slot },
+    F32DemoteF64 { dst: Slot, src: Slot },
+    F64ConvertI32S { dst: Slot, src: Slot },
+    F64ConvertI32U { dst: Slot, src: Slot },
+    F64ConvertI64S { dst: Slot, src: Slot },
+    F64ConvertI64U { dst: Slot, src: Slot },
+    F64PromoteF32 { dst: Slot, src: Slot },
+    I32Extend8S { dst: Slot, src: Slot },
+    I32Extend16S { dst: Slot, src: Slot },
+    I64Extend8S { dst: Slot, src: Slot },
+    I64Extend16S { dst: Slot, src: Slot },
+    I64Extend32S { dst: Slot, src: Slot },
+    I32TruncSatF32S { dst: Slot, src: Slot },
+    I32TruncSatF32U { dst: Slot, src: Slot },
+    I32TruncSatF64S { dst: Slot, src: Slot },
+    I32TruncSatF64U { dst: Slot, src: Slot },
+    I64TruncSatF32S { dst: Slot, src: Slot },
+    I64TruncSatF32U { dst: Slot, src: Slot },
+    I64TruncSatF64S { dst: Slot, src: Slot },
+    I64TruncSatF64U { dst: Slot, src: Slot },
 }
 
 impl Instr {
+    /// The slot an instruction writes its single result to, if any.
+    pub(crate) fn result_slot(&self) -> Option<Slot> {
+        self.clone().result_slot_mut().map(|slot| *slot)
+    }
+
     /// The slot an instruction writes its single result to, for the
     /// translator's retargeting of `local.set` (None for instructions
     /// whose `dst` is an operand, or that write several slots).
@@ -1060,6 +424,68 @@ impl Instr {
             | Instr::I64TruncSatF64U { dst, .. } => Some(dst),
             _ => None,
         }
+    }
+}
+
+impl Instr {
+    /// The branch target of a (conditional) branch, for patching.
+    pub(crate) fn branch_target_mut(&mut self) -> Option<&mut u32> {
+        match self {
+            Instr::Br { to }
+            | Instr::BrIfNez { to, .. }
+            | Instr::BrIfEqz { to, .. }
+            | Instr::BrI32Eq { to, .. }
+            | Instr::BrI32Ne { to, .. }
+            | Instr::BrI32LtS { to, .. }
+            | Instr::BrI32LtU { to, .. }
+            | Instr::BrI32GtS { to, .. }
+            | Instr::BrI32GtU { to, .. }
+            | Instr::BrI32LeS { to, .. }
+            | Instr::BrI32LeU { to, .. }
+            | Instr::BrI32GeS { to, .. }
+            | Instr::BrI32GeU { to, .. } => Some(to),
+            _ => None,
+        }
+    }
+
+    /// For an i32 comparison or `i32.eqz` writing `dst`, the branch that
+    /// jumps to `to` when the result is true (`when = true`) or false.
+    pub(crate) fn fused_branch(&self, when: bool, to: u32) -> Option<Instr> {
+        use Instr as I;
+        let (op, a, b) = match *self {
+            I::I32Eqz { src, .. } => {
+                return Some(if when {
+                    I::BrIfEqz { cond: src, to }
+                } else {
+                    I::BrIfNez { cond: src, to }
+                })
+            }
+            I::I32Eq { a, b, .. } => (0, a, b),
+            I::I32Ne { a, b, .. } => (1, a, b),
+            I::I32LtS { a, b, .. } => (2, a, b),
+            I::I32GeS { a, b, .. } => (3, a, b),
+            I::I32LtU { a, b, .. } => (4, a, b),
+            I::I32GeU { a, b, .. } => (5, a, b),
+            I::I32GtS { a, b, .. } => (6, a, b),
+            I::I32LeS { a, b, .. } => (7, a, b),
+            I::I32GtU { a, b, .. } => (8, a, b),
+            I::I32LeU { a, b, .. } => (9, a, b),
+            _ => return None,
+        };
+        // Pairs (2k, 2k+1) are each other's negation.
+        let op = if when { op } else { op ^ 1 };
+        Some(match op {
+            0 => I::BrI32Eq { a, b, to },
+            1 => I::BrI32Ne { a, b, to },
+            2 => I::BrI32LtS { a, b, to },
+            3 => I::BrI32GeS { a, b, to },
+            4 => I::BrI32LtU { a, b, to },
+            5 => I::BrI32GeU { a, b, to },
+            6 => I::BrI32GtS { a, b, to },
+            7 => I::BrI32LeS { a, b, to },
+            8 => I::BrI32GtU { a, b, to },
+            _ => I::BrI32LeU { a, b, to },
+        })
     }
 }
 

@@ -41,10 +41,7 @@ pub(crate) fn verify(func: &CompiledFunc) -> Result<(), String> {
             }
         };
         run::for_each_slot(instr, &mut check);
-        let target = match *instr {
-            Instr::Br { to } | Instr::BrIfNez { to, .. } | Instr::BrIfEqz { to, .. } => Some(to),
-            _ => None,
-        };
+        let target = instr.clone().branch_target_mut().map(|to| *to);
         if target.is_some_and(|to| to >= code_len) {
             bad.get_or_insert(format!("branch target out of code at {pc}"));
         }

@@ -163,7 +163,9 @@ impl<T, B: Backend> Executor<'_, T, B> {
         mut func: Arc<CompiledFunc>,
         mut instance_index: u32,
     ) -> Result<(), TrapKind> {
-        let mut instance = self.store.inner.instances[instance_index as usize].data.clone();
+        let mut instance = self.store.inner.instances[instance_index as usize]
+            .data
+            .clone();
         self.use_memory(instance.memory);
         let mut base = 0;
         let mut pc = 0;
@@ -197,7 +199,9 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 });
                 if callee_instance != instance_index {
                     instance_index = callee_instance;
-                    instance = self.store.inner.instances[instance_index as usize].data.clone();
+                    instance = self.store.inner.instances[instance_index as usize]
+                        .data
+                        .clone();
                     self.use_memory(instance.memory);
                 }
                 base = callee_base;
@@ -220,6 +224,56 @@ impl<T, B: Backend> Executor<'_, T, B> {
                         pc = to as usize;
                     }
                 }
+                Instr::BrI32Eq { a, b, to } => {
+                    if get::<u32>(frame, a) == get::<u32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
+                Instr::BrI32Ne { a, b, to } => {
+                    if get::<u32>(frame, a) != get::<u32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
+                Instr::BrI32LtS { a, b, to } => {
+                    if get::<i32>(frame, a) < get::<i32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
+                Instr::BrI32LtU { a, b, to } => {
+                    if get::<u32>(frame, a) < get::<u32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
+                Instr::BrI32GtS { a, b, to } => {
+                    if get::<i32>(frame, a) > get::<i32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
+                Instr::BrI32GtU { a, b, to } => {
+                    if get::<u32>(frame, a) > get::<u32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
+                Instr::BrI32LeS { a, b, to } => {
+                    if get::<i32>(frame, a) <= get::<i32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
+                Instr::BrI32LeU { a, b, to } => {
+                    if get::<u32>(frame, a) <= get::<u32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
+                Instr::BrI32GeS { a, b, to } => {
+                    if get::<i32>(frame, a) >= get::<i32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
+                Instr::BrI32GeU { a, b, to } => {
+                    if get::<u32>(frame, a) >= get::<u32>(frame, b) {
+                        pc = to as usize;
+                    }
+                }
                 Instr::BrTable { index, first, len } => {
                     let i = get::<u32>(frame, index).min(len - 1);
                     pc = func.br_targets[(first + i) as usize] as usize;
@@ -236,7 +290,9 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     pc = caller.pc;
                     if caller.instance_index != instance_index {
                         instance_index = caller.instance_index;
-                        instance = self.store.inner.instances[instance_index as usize].data.clone();
+                        instance = self.store.inner.instances[instance_index as usize]
+                            .data
+                            .clone();
                         self.use_memory(instance.memory);
                     }
                     frame = self
@@ -786,6 +842,19 @@ pub(super) fn for_each_slot(instr: &Instr, mut check: impl FnMut(Slot)) {
         }
         Instr::BrIfEqz { cond, .. } => {
             check(cond);
+        }
+        Instr::BrI32Eq { a, b, .. }
+        | Instr::BrI32Ne { a, b, .. }
+        | Instr::BrI32LtS { a, b, .. }
+        | Instr::BrI32LtU { a, b, .. }
+        | Instr::BrI32GtS { a, b, .. }
+        | Instr::BrI32GtU { a, b, .. }
+        | Instr::BrI32LeS { a, b, .. }
+        | Instr::BrI32LeU { a, b, .. }
+        | Instr::BrI32GeS { a, b, .. }
+        | Instr::BrI32GeU { a, b, .. } => {
+            check(a);
+            check(b);
         }
         Instr::BrTable { index, .. } => {
             check(index);

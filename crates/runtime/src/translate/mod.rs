@@ -296,6 +296,28 @@ impl<'a> Translator<'a> {
         }
     }
 
+    /// Emits a conditional branch on the i32 in `cond` (jumping when it
+    /// is non-zero if `when`, when it is zero otherwise). If the last
+    /// instruction computed `cond` as an i32 comparison, the comparison and
+    /// the branch become one instruction. Returns the branch's index.
+    fn emit_branch_if(&mut self, cond: Slot, cond_was_temp: bool, when: bool, to: u32) -> usize {
+        if cond_was_temp && self.code.len() > self.label_at {
+            let last = self.code.last().expect("non-empty");
+            if last.result_slot() == Some(cond) {
+                if let Some(fused) = last.fused_branch(when, to) {
+                    *self.code.last_mut().expect("non-empty") = fused;
+                    return self.code.len() - 1;
+                }
+            }
+        }
+        self.emit(if when {
+            Instr::BrIfNez { cond, to }
+        } else {
+            Instr::BrIfEqz { cond, to }
+        });
+        self.code.len() - 1
+    }
+
     // ------------------------------------------------------------ control
 
     fn block_arity(&self, ty: BlockType) -> (usize, usize) {
@@ -446,11 +468,9 @@ impl<'a> Translator<'a> {
     fn patch(&mut self, patch: Patch, to: u32) {
         match patch {
             Patch::Table(index) => self.br_targets[index] = to,
-            Patch::Instr(index) => match &mut self.code[index] {
-                Instr::Br { to: target }
-                | Instr::BrIfNez { to: target, .. }
-                | Instr::BrIfEqz { to: target, .. } => *target = to,
-                other => unreachable!("patching {other:?}"),
+            Patch::Instr(index) => match self.code[index].branch_target_mut() {
+                Some(target) => *target = to,
+                None => unreachable!("patching {:?}", self.code[index]),
             },
         }
     }

@@ -81,10 +81,15 @@ impl Translator<'_> {
             O::Block { blockty } => self.push_control(ControlKind::Block, blockty),
             O::Loop { blockty } => self.push_control(ControlKind::Loop, blockty),
             O::If { blockty } => {
+                let was_temp = self.stack.last() == Some(&Operand::Temp);
                 let cond = self.pop();
+                // A fused comparison must stay right after its producer, so
+                // the block is entered (which may emit moves) only after a
+                // plain branch; with moves, no fusion.
+                let before = self.code.len();
                 self.push_control(ControlKind::If, blockty);
-                let at = self.code.len();
-                self.emit(Instr::BrIfEqz { cond, to: u32::MAX });
+                let fusable = was_temp && self.code.len() == before;
+                let at = self.emit_branch_if(cond, fusable, false, u32::MAX);
                 self.controls.last_mut().expect("pushed").else_patch = Some(at);
             }
             O::Else => self.op_else(),
@@ -94,6 +99,7 @@ impl Translator<'_> {
                 self.mark_unreachable();
             }
             O::BrIf { relative_depth } => {
+                let was_temp = self.stack.last() == Some(&Operand::Temp);
                 let cond = self.pop();
                 let index = self.controls.len() - 1 - relative_depth as usize;
                 let is_function = self.controls[index].kind == ControlKind::Function;
@@ -105,14 +111,13 @@ impl Translator<'_> {
                     self.patch(Patch::Instr(skip), to);
                     self.bind_label();
                 } else {
-                    let at = self.code.len();
-                    let control = &mut self.controls[index];
+                    let control = &self.controls[index];
                     if control.kind == ControlKind::Loop {
                         let to = control.start;
-                        self.emit(Instr::BrIfNez { cond, to });
+                        self.emit_branch_if(cond, was_temp, true, to);
                     } else {
-                        control.patches.push(Patch::Instr(at));
-                        self.emit(Instr::BrIfNez { cond, to: u32::MAX });
+                        let at = self.emit_branch_if(cond, was_temp, true, u32::MAX);
+                        self.controls[index].patches.push(Patch::Instr(at));
                     }
                 }
             }

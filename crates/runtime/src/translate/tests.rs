@@ -97,3 +97,29 @@ fn calls_pass_arguments_in_place() {
         ]
     );
 }
+
+#[test]
+fn comparisons_fuse_with_the_branch_that_consumes_them() {
+    let code = translate(
+        "(func (param i32 i32) (result i32)
+           (loop
+             (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+             (br_if 0 (i32.lt_u (local.get 0) (local.get 1))))
+           (if (result i32) (i32.ge_s (local.get 0) (local.get 1))
+             (then (i32.const 1))
+             (else (i32.const 2))))",
+    );
+    assert_eq!(
+        code,
+        [
+            Instr::I32Add { dst: 0, a: 0, b: 2 },
+            Instr::BrI32LtU { a: 0, b: 1, to: 0 },
+            // `if` jumps to the else branch when the condition is false.
+            Instr::BrI32LtS { a: 0, b: 1, to: 5 },
+            Instr::Copy { dst: 4, src: 2 },
+            Instr::Br { to: 6 },
+            Instr::Copy { dst: 4, src: 3 },
+            Instr::Return { src: 4, count: 1 },
+        ]
+    );
+}
