@@ -304,3 +304,21 @@ fn memory_discard_zeroes_pages_on_both_backends() {
         assert!(call(&mut store, discard, &[Val::I32(0x10), Val::I32(0x1000)], 0).is_err());
     }
 }
+
+#[test]
+fn modules_and_stores_can_move_between_threads() {
+    fn send_sync<X: Send + Sync>() {}
+    fn send<X: Send>() {}
+    send_sync::<Module>();
+    send_sync::<Engine>();
+    send::<Store<Vec<u8>>>();
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = module(&engine, STORE_AT);
+    let handle = std::thread::spawn(move || {
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let load = instance.get_func(&store, "load").unwrap();
+        call(&mut store, load, &[Val::I32(0)], 1).unwrap()
+    });
+    assert_eq!(handle.join().unwrap(), [Val::I32(0)]);
+}
