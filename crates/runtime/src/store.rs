@@ -392,6 +392,49 @@ impl Table {
         Some(Val::from_cell(table.element, cell))
     }
 
+    /// Sets entry `index`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TypeMismatch`] if `value` is not a reference of the table's
+    /// type; [`Error::Trap`] (out of bounds table access) if `index` is
+    /// beyond the table.
+    pub fn set<T>(&self, store: &mut Store<T>, index: u64, value: Val) -> Result<(), Error> {
+        let table = &mut store.inner.tables[self.0 as usize];
+        if value.ty() != table.element {
+            return Err(Error::TypeMismatch(format!(
+                "{value:?} in a {} table",
+                table.element
+            )));
+        }
+        let cell = usize::try_from(index)
+            .ok()
+            .and_then(|i| table.cells.get_mut(i))
+            .ok_or(Trap::from(TrapKind::TableOutOfBounds))?;
+        *cell = value.to_cell();
+        Ok(())
+    }
+
+    /// Grows the table by `delta` entries set to `init`; returns the old
+    /// size.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TypeMismatch`] for an `init` of another type;
+    /// [`Error::Limit`] beyond the table's maximum.
+    pub fn grow<T>(&self, store: &mut Store<T>, delta: u64, init: Val) -> Result<u64, Error> {
+        let table = &mut store.inner.tables[self.0 as usize];
+        if init.ty() != table.element {
+            return Err(Error::TypeMismatch(format!(
+                "{init:?} in a {} table",
+                table.element
+            )));
+        }
+        table
+            .grow(delta, init.to_cell())
+            .ok_or_else(|| Error::Limit(format!("table cannot grow by {delta}")))
+    }
+
     pub(crate) fn ty<T>(&self, store: &Store<T>) -> (ValType, u64, Option<u64>) {
         let table = &store.inner.tables[self.0 as usize];
         (table.element, table.cells.len() as u64, table.maximum)

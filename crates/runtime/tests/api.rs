@@ -322,3 +322,48 @@ fn modules_and_stores_can_move_between_threads() {
     });
     assert_eq!(handle.join().unwrap(), [Val::I32(0)]);
 }
+
+#[test]
+fn exported_tables_can_be_read_written_and_grown_by_the_host() {
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = module(
+        &engine,
+        r#"(module
+             (table (export "table") 2 4 funcref)
+             (type $t (func (result i32)))
+             (func $seven (export "seven") (result i32) (i32.const 7))
+             (func (export "call") (param i32) (result i32)
+               (call_indirect (type $t) (local.get 0))))"#,
+    );
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let table = instance.get_table(&store, "table").unwrap();
+    let seven = instance.get_func(&store, "seven").unwrap();
+    let call_fn = instance.get_func(&store, "call").unwrap();
+    assert_eq!(table.get(&store, 1), Some(Val::FuncRef(None)));
+    assert!(call(&mut store, call_fn, &[Val::I32(1)], 1).is_err());
+    table.set(&mut store, 1, Val::FuncRef(Some(seven))).unwrap();
+    assert_eq!(
+        call(&mut store, call_fn, &[Val::I32(1)], 1).unwrap(),
+        [Val::I32(7)]
+    );
+    assert!(matches!(
+        table.set(&mut store, 1, Val::I32(0)),
+        Err(Error::TypeMismatch(_))
+    ));
+    assert!(table.set(&mut store, 9, Val::FuncRef(None)).is_err());
+    assert_eq!(
+        table
+            .grow(&mut store, 2, Val::FuncRef(Some(seven)))
+            .unwrap(),
+        2
+    );
+    assert!(
+        table.grow(&mut store, 1, Val::FuncRef(None)).is_err(),
+        "maximum is 4"
+    );
+    assert_eq!(
+        call(&mut store, call_fn, &[Val::I32(3)], 1).unwrap(),
+        [Val::I32(7)]
+    );
+}
