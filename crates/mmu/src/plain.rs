@@ -77,6 +77,15 @@ impl PlainMemory {
         }
     }
 
+    /// Checks that `addr..addr + len` is in bounds.
+    ///
+    /// # Errors
+    ///
+    /// An out-of-bounds [`MemoryFault`].
+    pub fn check_access(&self, addr: u64, len: u64, access: Access) -> Result<(), MemoryFault> {
+        self.span(addr, len, access).map(|_| ())
+    }
+
     /// Loads `N` bytes at `addr`.
     ///
     /// # Errors

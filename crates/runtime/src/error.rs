@@ -36,6 +36,8 @@ pub enum TrapKind {
     OutOfFuel,
     /// A host function failed.
     Host(String),
+    /// The guest asked to exit (WASI `proc_exit`) with this status.
+    Exit(i32),
 }
 
 impl fmt::Display for TrapKind {
@@ -54,6 +56,7 @@ impl fmt::Display for TrapKind {
             TrapKind::CallStackExhausted => f.write_str("call stack exhausted"),
             TrapKind::OutOfFuel => f.write_str("all fuel consumed"),
             TrapKind::Host(message) => write!(f, "host error: {message}"),
+            TrapKind::Exit(status) => write!(f, "exit with status {status}"),
         }
     }
 }
@@ -67,23 +70,29 @@ impl From<MemoryFault> for TrapKind {
     }
 }
 
-/// A trap: execution stopped, with its kind.
+/// A trap: execution stopped, with its kind and where.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("trap: {kind}")]
 pub struct Trap {
     /// Why execution trapped.
     pub kind: TrapKind,
+    /// The Wasm functions that were active, innermost first: the name from
+    /// the name section, or `func[index]`.
+    pub backtrace: Vec<String>,
 }
 
 impl From<TrapKind> for Trap {
     fn from(kind: TrapKind) -> Trap {
-        Trap { kind }
+        Trap {
+            kind,
+            backtrace: Vec::new(),
+        }
     }
 }
 
 impl From<MemoryFault> for Trap {
     fn from(fault: MemoryFault) -> Trap {
-        Trap { kind: fault.into() }
+        Trap::from(TrapKind::from(fault))
     }
 }
 

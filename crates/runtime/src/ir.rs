@@ -492,6 +492,8 @@ impl Instr {
 /// A function translated to [`Instr`]s.
 #[derive(Debug)]
 pub(crate) struct CompiledFunc {
+    /// The function's index in its module's function index space.
+    pub(crate) index: u32,
     /// The instructions; the last one returns.
     pub(crate) code: Box<[Instr]>,
     /// Constant pool, copied into slots `num_locals..` on entry.

@@ -44,5 +44,5 @@ pub use error::{Error, Trap, TrapKind};
 pub use func::{Caller, HostFunc};
 pub use linker::Linker;
 pub use module::{ExternType, Module};
-pub use store::{Extern, Global, Instance, Memory, Store, Table};
+pub use store::{Extern, Global, Instance, Memory, MemoryView, Store, Table};
 pub use value::{ExternRef, Func, FuncType, Val, ValType};

@@ -291,12 +291,83 @@ impl Memory {
         Ok(())
     }
 
+    /// A view of the memory for host code, together with the host state
+    /// (both borrowed from the store at once).
+    pub fn view<'a, T>(&self, store: &'a mut Store<T>) -> (MemoryView<'a>, &'a mut T) {
+        let backing = &mut store.inner.memories[self.0 as usize].backing;
+        (MemoryView { backing }, &mut store.data)
+    }
+
     /// The address space behind a virtual memory (`None` for plain memory).
     pub fn address_space<T>(&self, store: &Store<T>) -> Option<AddressSpace> {
         match self.backing(store) {
             Backing::Virtual(space) => Some(space.clone()),
             _ => None,
         }
+    }
+}
+
+/// Guest memory as host code sees it, borrowed next to the host state
+/// (see [`Memory::view`]). Every access goes through the guest's rights.
+pub struct MemoryView<'a> {
+    backing: &'a mut Backing,
+}
+
+impl MemoryView<'_> {
+    /// `memory.size` in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        match &*self.backing {
+            Backing::Virtual(space) => space.size_bytes(),
+            Backing::Plain(plain) => plain.size_bytes(),
+            Backing::Lent => 0,
+        }
+    }
+
+    /// Checks that `addr..addr + len` may be accessed, changing nothing.
+    ///
+    /// # Errors
+    ///
+    /// The fault the access would raise.
+    pub fn check(&self, addr: u64, len: u64, access: waven_mmu::Access) -> Result<(), MemoryFault> {
+        match &*self.backing {
+            Backing::Virtual(space) => space.check_access(addr, len, access),
+            Backing::Plain(plain) => plain.check_access(addr, len, access),
+            Backing::Lent => Err(lent_fault(addr, access)),
+        }
+    }
+
+    /// Reads `buf.len()` bytes at `addr`.
+    ///
+    /// # Errors
+    ///
+    /// The fault, if any byte may not be read; `buf` is unchanged then.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryFault> {
+        match &*self.backing {
+            Backing::Virtual(space) => space.read_bytes(addr, buf),
+            Backing::Plain(plain) => plain.read_bytes(addr, buf),
+            Backing::Lent => Err(lent_fault(addr, waven_mmu::Access::Read)),
+        }
+    }
+
+    /// Writes `data` at `addr`.
+    ///
+    /// # Errors
+    ///
+    /// The fault, if any byte may not be written; nothing is written then.
+    pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemoryFault> {
+        match &mut *self.backing {
+            Backing::Virtual(space) => space.write_bytes(addr, data),
+            Backing::Plain(plain) => plain.write_bytes(addr, data),
+            Backing::Lent => Err(lent_fault(addr, waven_mmu::Access::Write)),
+        }
+    }
+}
+
+fn lent_fault(addr: u64, access: waven_mmu::Access) -> MemoryFault {
+    MemoryFault {
+        addr,
+        access,
+        reason: waven_mmu::FaultReason::OutOfBounds,
     }
 }
 

@@ -108,7 +108,8 @@ fn fuel_stops_a_runaway_guest() {
     assert!(matches!(
         error,
         Error::Trap(Trap {
-            kind: TrapKind::OutOfFuel
+            kind: TrapKind::OutOfFuel,
+            ..
         })
     ));
     assert!(store.fuel() < 10, "fuel left: {}", store.fuel());
@@ -152,7 +153,8 @@ fn deep_recursion_traps_instead_of_overflowing_the_host_stack() {
     assert!(matches!(
         error,
         Error::Trap(Trap {
-            kind: TrapKind::CallStackExhausted
+            kind: TrapKind::CallStackExhausted,
+            ..
         })
     ));
     // The store is still usable afterwards.
@@ -186,6 +188,7 @@ fn a_store_to_a_read_only_page_traps_with_the_address_access_and_reason() {
     let error = call(&mut store, store_fn, &[Val::I32(0x2ffe), Val::I32(9)], 0).unwrap_err();
     let Error::Trap(Trap {
         kind: TrapKind::MemoryFault(fault),
+        ..
     }) = error
     else {
         panic!("expected a memory fault, got {error:?}");
@@ -366,4 +369,24 @@ fn exported_tables_can_be_read_written_and_grown_by_the_host() {
         call(&mut store, call_fn, &[Val::I32(3)], 1).unwrap(),
         [Val::I32(7)]
     );
+}
+
+#[test]
+fn traps_carry_a_backtrace_with_function_names() {
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = module(
+        &engine,
+        r#"(module
+             (func $inner (unreachable))
+             (func $middle (call $inner))
+             (func (export "outer") (call $middle)))"#,
+    );
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let outer = instance.get_func(&store, "outer").unwrap();
+    let Err(Error::Trap(trap)) = call(&mut store, outer, &[], 0) else {
+        panic!("expected a trap");
+    };
+    assert_eq!(trap.kind, TrapKind::Unreachable);
+    assert_eq!(trap.backtrace, ["inner", "middle", "func[2]"]);
 }

@@ -274,6 +274,21 @@ impl SpaceInner {
 }
 
 impl AddressSpace {
+    /// Checks, without changing anything, that `addr..addr + len` is in
+    /// bounds and every page allows `access`. Host functions use it before
+    /// an operation with side effects elsewhere (reading a file into guest
+    /// memory), so that a bad buffer fails before anything happens. A later
+    /// write can still fail if the pool runs out of frames.
+    ///
+    /// # Errors
+    ///
+    /// The [`MemoryFault`] the access would raise.
+    pub fn check_access(&self, addr: u64, len: u64, access: Access) -> Result<(), MemoryFault> {
+        let state = self.inner.lock();
+        self.inner.check_bounds(&state, addr, len, access)?;
+        self.inner.check_rights(&state, addr, len, access)
+    }
+
     /// Host read: copies `buf.len()` bytes at `addr` into `buf`, with this
     /// space's rights.
     ///

@@ -81,6 +81,8 @@ struct Executor<'s, T, B: Backend> {
     memory: Option<(u32, B::Active)>,
     fuel: u64,
     max_depth: usize,
+    /// The running function: instance and function index (for backtraces).
+    current: (u32, u32),
 }
 
 /// Calls `func` of `store` with `args` (already type-checked), writing
@@ -113,6 +115,7 @@ pub(crate) fn invoke<T, B: Backend>(
         stack: ValueStack::new(cells, len),
         frames: Vec::new(),
         memory: None,
+        current: (wasm.0, wasm.1.index),
     };
     for (i, arg) in args.iter().enumerate() {
         executor.stack.cells(i, 1)[0] = arg.to_cell();
@@ -122,12 +125,16 @@ pub(crate) fn invoke<T, B: Backend>(
     for (i, (slot, ty)) in results.iter_mut().zip(ty.results()).enumerate() {
         *slot = Val::from_cell(*ty, executor.stack.cells(i, 1)[0]);
     }
+    let backtrace = match outcome {
+        Ok(()) => Vec::new(),
+        Err(_) => executor.backtrace(),
+    };
     let Executor {
         store, stack, fuel, ..
     } = executor;
     store.inner.fuel = fuel;
     store.inner.stack = stack.into_vec();
-    outcome.map_err(Trap::from)
+    outcome.map_err(|kind| Trap { kind, backtrace })
 }
 
 /// Checks that a host function filled its results with the right types.
@@ -148,6 +155,25 @@ impl<T, B: Backend> Executor<'_, T, B> {
         for (i, &cell) in code.consts.iter().enumerate() {
             frame.set(code.num_locals + i as u32, cell);
         }
+    }
+
+    /// The active functions, innermost first, by name.
+    fn backtrace(&self) -> Vec<String> {
+        let callers = self
+            .frames
+            .iter()
+            .rev()
+            .map(|f| (f.instance_index, f.func.index));
+        std::iter::once(self.current)
+            .chain(callers)
+            .map(|(instance, index)| {
+                let module = &self.store.inner.instances[instance as usize].data.module;
+                match module.func_name(index) {
+                    Some(name) => name.to_string(),
+                    None => format!("func[{index}]"),
+                }
+            })
+            .collect()
     }
 
     /// Makes memory `index` (a store index) the active one.
@@ -196,7 +222,9 @@ impl<T, B: Backend> Executor<'_, T, B> {
         let outcome = call(caller, &args, &mut results);
         self.fuel = self.store.inner.fuel;
         self.use_memory(memory);
-        outcome.map_err(|trap| trap.kind)?;
+        if let Err(trap) = outcome {
+            return Err(trap.kind);
+        }
         check_results(&ty, &results).map_err(|trap| trap.kind)?;
         if self.stack.frame(base, results.len() as u32).is_none() {
             return Err(TrapKind::CallStackExhausted);

@@ -191,12 +191,14 @@ impl<T, B: Backend> Executor<'_, T, B> {
                     .frame(callee_base, code.max_slots)
                     .ok_or(TrapKind::CallStackExhausted)?;
                 Self::init_frame(frame, &code);
+                let callee_index = code.index;
                 self.frames.push(Frame {
                     func: std::mem::replace(&mut func, code),
                     instance_index,
                     base,
                     pc,
                 });
+                self.current = (callee_instance, callee_index);
                 if callee_instance != instance_index {
                     instance_index = callee_instance;
                     instance = self.store.inner.instances[instance_index as usize]
@@ -286,6 +288,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                         return Ok(());
                     };
                     func = caller.func;
+                    self.current = (caller.instance_index, func.index);
                     base = caller.base;
                     pc = caller.pc;
                     if caller.instance_index != instance_index {

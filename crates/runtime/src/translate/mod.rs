@@ -92,6 +92,8 @@ pub(crate) struct Translator<'a> {
     label_at: usize,
     /// The function's result count.
     num_results: usize,
+    /// The function's index in the module.
+    func_index: u32,
 }
 
 /// The most slots a frame may have (locals, constants and temporaries).
@@ -127,6 +129,7 @@ impl<'a> Translator<'a> {
             reachable: true,
             label_at: 0,
             num_results,
+            func_index: func_index as u32,
         };
         translator.collect_consts(&body)?;
         translator.temp_base = translator.num_locals + translator.consts.len() as u32;
@@ -185,6 +188,7 @@ impl<'a> Translator<'a> {
             self.code.push(Instr::Return { src: 0, count: 0 });
         }
         let func = CompiledFunc {
+            index: self.func_index,
             code: self.code.into_boxed_slice(),
             consts: self.consts.into_boxed_slice(),
             num_params: self.num_params,
