@@ -1,1 +1,41 @@
-fn main() {}
+//! `waven`: the command line of the waven runtime.
+//!
+//! `waven run` runs a WASI module the way `wasmtime run` does: the exit
+//! status is the guest's `proc_exit` code, `--invoke` calls an export and
+//! prints its results, and a trap prints its kind (with the address,
+//! access and reason for memory faults) and a backtrace.
+
+mod invoke;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// waven: a WebAssembly runtime with a software MMU for confidential computing.
+#[derive(Parser, Debug)]
+#[command(name = "waven", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a WebAssembly module (.wasm or .wat) with WASI, as `wasmtime run` does.
+    Run(run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run(args) => run::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

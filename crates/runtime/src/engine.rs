@@ -31,6 +31,10 @@ pub struct Config {
     pub max_call_depth: usize,
     /// Cells of the value stack (8 bytes each) per store.
     pub max_stack_cells: usize,
+    /// The most bytes any one linear memory may have: a module whose memory
+    /// starts larger fails to instantiate, and `memory.grow` beyond it
+    /// fails. `None`: the 4 GiB of 32-bit memories.
+    pub max_memory_bytes: Option<u64>,
 }
 
 impl Default for Config {
@@ -41,6 +45,7 @@ impl Default for Config {
             fuel: false,
             max_call_depth: 10_000,
             max_stack_cells: 1 << 20,
+            max_memory_bytes: None,
         }
     }
 }

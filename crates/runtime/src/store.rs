@@ -204,6 +204,20 @@ impl<T> Store<T> {
         initial: u64,
         maximum: Option<u64>,
     ) -> Result<Memory, Error> {
+        // The engine's limit caps the maximum this memory can grow to.
+        let declared = maximum;
+        let maximum = match self.engine.config.max_memory_bytes {
+            Some(limit) => {
+                let pages = limit >> 16;
+                if initial > pages {
+                    return Err(Error::Limit(format!(
+                        "a memory of {initial} Wasm pages exceeds the limit of {limit} bytes"
+                    )));
+                }
+                Some(maximum.map_or(pages, |max| max.min(pages)))
+            }
+            None => maximum,
+        };
         let backing = match self.engine.config.memory {
             MemoryBackend::Virtual => {
                 let limits = waven_mmu::MemoryLimits::new(initial, maximum);
@@ -211,7 +225,10 @@ impl<T> Store<T> {
             }
             MemoryBackend::Plain => Backing::Plain(PlainMemory::new(initial, maximum)?),
         };
-        self.inner.memories.push(MemoryEntity { backing, maximum });
+        self.inner.memories.push(MemoryEntity {
+            backing,
+            maximum: declared,
+        });
         Ok(Memory(self.inner.memories.len() as u32 - 1))
     }
 }

@@ -1,0 +1,94 @@
+//! Descriptor attributes: `fd_close`, `fd_fdstat_get`,
+//! `fd_fdstat_set_flags`, `fd_filestat_get`, `fd_prestat_get`,
+//! `fd_prestat_dir_name`.
+
+use std::fs;
+
+use crate::abi::{fdflags, rights, Fdstat, Filestat, PRESTAT_SIZE};
+use crate::call::{Args, Call, WasiResult};
+use crate::errno;
+use crate::fd::FdKind;
+use crate::fs::filestat_of;
+
+/// `fd_close(fd)`.
+pub(crate) fn fd_close(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    call.ctx.fds.remove(args.u32(0)?).map(drop)
+}
+
+/// `fd_fdstat_get(fd, fdstat_ptr)`.
+pub(crate) fn fd_fdstat_get(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    let entry = call.ctx.fds.get(args.u32(0)?)?;
+    let stat = Fdstat {
+        filetype: entry.filetype(),
+        flags: entry.flags,
+        rights_base: entry.rights_base,
+        rights_inheriting: entry.rights_inheriting,
+    };
+    call.mem.write(args.ptr(1)?, &stat.to_bytes())
+}
+
+/// `fd_fdstat_set_flags(fd, flags)`: `append` makes every write go to the
+/// end of the file; `dsync`/`sync` sync after every write; `rsync` and
+/// `nonblock` are recorded (file reads do not block; stdin from the host
+/// does, whatever the flag).
+pub(crate) fn fd_fdstat_set_flags(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    let entry = call
+        .ctx
+        .fds
+        .require(args.u32(0)?, rights::FD_FDSTAT_SET_FLAGS)?;
+    let flags = u16::try_from(args.u32(1)?).map_err(|_| errno::INVAL)?;
+    if flags & !fdflags::ALL != 0 {
+        return Err(errno::INVAL);
+    }
+    entry.flags = flags;
+    Ok(())
+}
+
+/// `fd_filestat_get(fd, filestat_ptr)`.
+pub(crate) fn fd_filestat_get(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    let entry = call
+        .ctx
+        .fds
+        .require(args.u32(0)?, rights::FD_FILESTAT_GET)?;
+    let stat = match &entry.kind {
+        FdKind::File(file) => filestat_of(&file.metadata().map_err(|e| errno::from_io(&e))?),
+        // Not following a symlink: a directory swapped for a link since it
+        // was opened must not show the link's target.
+        FdKind::Dir(dir) => {
+            filestat_of(&fs::symlink_metadata(dir.host_path()).map_err(|e| errno::from_io(&e))?)
+        }
+        FdKind::Stdin(_) | FdKind::Output(_) => Filestat {
+            filetype: entry.filetype(),
+            ..Filestat::default()
+        },
+    };
+    call.mem.write(args.ptr(1)?, &stat.to_bytes())
+}
+
+/// `fd_prestat_get(fd, prestat_ptr)`: `BADF` for descriptors that are not
+/// preopened directories (wasi-libc scans fds from 3 until it gets it).
+pub(crate) fn fd_prestat_get(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    let entry = call.ctx.fds.get(args.u32(0)?)?;
+    let name_len = match &entry.kind {
+        FdKind::Dir(dir) => dir.preopen.as_ref().ok_or(errno::BADF)?.len(),
+        _ => return Err(errno::BADF),
+    };
+    let name_len = u32::try_from(name_len).map_err(|_| errno::NAMETOOLONG)?;
+    let mut prestat = [0u8; PRESTAT_SIZE as usize];
+    prestat[4..8].copy_from_slice(&name_len.to_le_bytes());
+    call.mem.write(args.ptr(1)?, &prestat)
+}
+
+/// `fd_prestat_dir_name(fd, path_ptr, path_len)`: the preopen's guest
+/// name, not NUL-terminated; `NAMETOOLONG` if the buffer is too small.
+pub(crate) fn fd_prestat_dir_name(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    let entry = call.ctx.fds.get(args.u32(0)?)?;
+    let name = match &entry.kind {
+        FdKind::Dir(dir) => dir.preopen.as_ref().ok_or(errno::BADF)?,
+        _ => return Err(errno::BADF),
+    };
+    if (args.u32(2)? as usize) < name.len() {
+        return Err(errno::NAMETOOLONG);
+    }
+    call.mem.write(args.ptr(1)?, name.as_bytes())
+}

@@ -1,0 +1,173 @@
+//! The guest's standard streams: where stdin comes from and where stdout
+//! and stderr go, chosen by the embedder.
+
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex};
+
+/// The source of the guest's stdin.
+#[derive(Clone, Debug, Default)]
+pub enum Input {
+    /// The host process's stdin (reads block until the host has input).
+    Inherit,
+    /// These bytes, then end of file.
+    Bytes(Vec<u8>),
+    /// End of file at once (the default).
+    #[default]
+    Empty,
+}
+
+/// The destination of the guest's stdout or stderr.
+#[derive(Clone, Debug, Default)]
+pub enum Output {
+    /// The host process's stdout (for the guest's stdout) or stderr (for
+    /// the guest's stderr); the default.
+    #[default]
+    Inherit,
+    /// Appended to this buffer, which the embedder keeps a handle to.
+    /// The buffer grows with everything the guest writes.
+    Capture(Arc<Mutex<Vec<u8>>>),
+    /// Accepted and dropped, like `/dev/null`.
+    Discard,
+}
+
+/// Which host stream an inherited output writes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HostStream {
+    Stdout,
+    Stderr,
+}
+
+/// The state of the guest's stdin.
+#[derive(Debug)]
+pub(crate) enum StdinState {
+    Inherit,
+    Bytes { data: Vec<u8>, pos: usize },
+    Empty,
+}
+
+impl StdinState {
+    pub(crate) fn new(input: Input) -> StdinState {
+        match input {
+            Input::Inherit => StdinState::Inherit,
+            Input::Bytes(data) => StdinState::Bytes { data, pos: 0 },
+            Input::Empty => StdinState::Empty,
+        }
+    }
+
+    /// Reads at most `buf.len()` bytes; 0 at end of input.
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            StdinState::Inherit => io::stdin().lock().read(buf),
+            StdinState::Bytes { data, pos } => {
+                let rest = data.get(*pos..).unwrap_or_default();
+                let n = rest.len().min(buf.len());
+                buf[..n].copy_from_slice(&rest[..n]);
+                *pos += n;
+                Ok(n)
+            }
+            StdinState::Empty => Ok(0),
+        }
+    }
+
+    /// Gives back the last `n` bytes read, when the source can (bytes can,
+    /// the host's stdin cannot). Returns whether it could.
+    pub(crate) fn unread(&mut self, n: usize) -> bool {
+        match self {
+            StdinState::Bytes { pos, .. } => {
+                *pos = pos.saturating_sub(n);
+                true
+            }
+            StdinState::Empty => n == 0,
+            StdinState::Inherit => false,
+        }
+    }
+
+    /// Bytes known to be ready (for `poll_oneoff`).
+    pub(crate) fn ready_bytes(&self) -> u64 {
+        match self {
+            StdinState::Bytes { data, pos } => data.len().saturating_sub(*pos) as u64,
+            StdinState::Inherit | StdinState::Empty => 0,
+        }
+    }
+
+    /// Whether the stream is the host's terminal-like stdin.
+    pub(crate) fn is_inherited(&self) -> bool {
+        matches!(self, StdinState::Inherit)
+    }
+}
+
+/// A guest output stream and the host stream it inherits.
+#[derive(Debug)]
+pub(crate) struct OutputSink {
+    pub(crate) output: Output,
+    pub(crate) stream: HostStream,
+}
+
+impl OutputSink {
+    /// Writes all of `data`.
+    pub(crate) fn write(&self, data: &[u8]) -> io::Result<()> {
+        match &self.output {
+            Output::Inherit => match self.stream {
+                HostStream::Stdout => {
+                    let mut out = io::stdout().lock();
+                    out.write_all(data)?;
+                    out.flush()
+                }
+                HostStream::Stderr => io::stderr().lock().write_all(data),
+            },
+            Output::Capture(buffer) => {
+                // A panic elsewhere while holding the lock leaves the bytes
+                // intact; keep appending rather than failing the guest.
+                let mut buffer = buffer.lock().unwrap_or_else(|poison| poison.into_inner());
+                buffer.extend_from_slice(data);
+                Ok(())
+            }
+            Output::Discard => Ok(()),
+        }
+    }
+
+    /// Flushes the host stream.
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        match (&self.output, self.stream) {
+            (Output::Inherit, HostStream::Stdout) => io::stdout().lock().flush(),
+            (Output::Inherit, HostStream::Stderr) => io::stderr().lock().flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the stream is the host's own stdout or stderr.
+    pub(crate) fn is_inherited(&self) -> bool {
+        matches!(self.output, Output::Inherit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_input_reads_and_unreads() {
+        let mut stdin = StdinState::new(Input::Bytes(b"hello".to_vec()));
+        let mut buf = [0u8; 3];
+        assert_eq!(stdin.read(&mut buf).unwrap(), 3);
+        assert_eq!(&buf, b"hel");
+        assert_eq!(stdin.ready_bytes(), 2);
+        assert!(stdin.unread(3));
+        assert_eq!(stdin.ready_bytes(), 5);
+        let mut rest = [0u8; 8];
+        assert_eq!(stdin.read(&mut rest).unwrap(), 5);
+        assert_eq!(stdin.read(&mut rest).unwrap(), 0);
+    }
+
+    #[test]
+    fn capture_appends() {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = OutputSink {
+            output: Output::Capture(buffer.clone()),
+            stream: HostStream::Stdout,
+        };
+        sink.write(b"ab").unwrap();
+        sink.write(b"c").unwrap();
+        assert_eq!(&*buffer.lock().unwrap(), b"abc");
+    }
+}

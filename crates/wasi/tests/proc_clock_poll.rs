@@ -1,0 +1,190 @@
+//! Process exit, unsupported functions, clocks, randomness and
+//! `poll_oneoff`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Guest, BACKENDS, UNSUPPORTED};
+use waven_runtime::{Error, MemoryBackend, Trap, TrapKind, Val};
+use waven_wasi::{errno, Input, WasiCtxBuilder};
+
+#[test]
+fn proc_exit_traps_with_the_exit_status() {
+    for backend in BACKENDS {
+        let mut guest = Guest::plain(backend);
+        for code in [0, 7, -1] {
+            let error = guest.try_call("proc_exit", &[Val::I32(code)]).unwrap_err();
+            assert!(
+                matches!(
+                    &error,
+                    Error::Trap(Trap { kind: TrapKind::Exit(status), .. }) if *status == code
+                ),
+                "{error:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_guest_exits_from_its_start_function() {
+    let wat = r#"
+    (module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (call $exit (i32.const 42)) unreachable))
+    "#;
+    let mut guest = Guest::from_wat(MemoryBackend::Virtual, wat, WasiCtxBuilder::new().build());
+    let error = guest.try_call("_start", &[]).unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Trap(Trap {
+            kind: TrapKind::Exit(42),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn unsupported_functions_return_nosys() {
+    for backend in BACKENDS {
+        let mut guest = Guest::plain(backend);
+        for name in UNSUPPORTED {
+            let (_, sig) = common::SIGNATURES.iter().find(|(n, _)| n == name).unwrap();
+            let args = vec![0i64; sig.len()];
+            assert_eq!(guest.call(name, &args), i32::from(errno::NOSYS), "{name}");
+        }
+        assert_eq!(guest.call("sched_yield", &[]), 0);
+    }
+}
+
+#[test]
+fn clocks_tell_the_time() {
+    for backend in BACKENDS {
+        let mut guest = Guest::plain(backend);
+        assert_eq!(guest.call("clock_time_get", &[1, 0, 0x10]), 0);
+        let first = guest.u64_at(0x10);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(guest.call("clock_time_get", &[1, 1000, 0x10]), 0);
+        assert!(
+            guest.u64_at(0x10) >= first + 5_000_000,
+            "monotonic advances"
+        );
+        assert_eq!(guest.call("clock_time_get", &[0, 0, 0x10]), 0);
+        let realtime = guest.u64_at(0x10);
+        let host = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        assert!(
+            host.abs_diff(realtime) < 5_000_000_000,
+            "realtime is the host's"
+        );
+        for clock in 0..4 {
+            assert_eq!(guest.call("clock_res_get", &[clock, 0x20]), 0);
+            assert!(guest.u64_at(0x20) > 0);
+            assert_eq!(guest.call("clock_time_get", &[clock, 0, 0x20]), 0);
+        }
+        assert_eq!(
+            guest.call("clock_time_get", &[9, 0, 0x10]),
+            i32::from(errno::INVAL)
+        );
+        assert_eq!(
+            guest.call("clock_res_get", &[-1, 0x10]),
+            i32::from(errno::INVAL)
+        );
+    }
+}
+
+/// Writes a clock subscription at `at`.
+fn clock_sub(guest: &mut Guest, at: u64, userdata: u64, clock: u32, timeout: u64, flags: u16) {
+    let mut sub = [0u8; 48];
+    sub[0..8].copy_from_slice(&userdata.to_le_bytes());
+    sub[8] = 0;
+    sub[16..20].copy_from_slice(&clock.to_le_bytes());
+    sub[24..32].copy_from_slice(&timeout.to_le_bytes());
+    sub[40..42].copy_from_slice(&flags.to_le_bytes());
+    guest.write(at, &sub);
+}
+
+/// Writes an fd subscription at `at`.
+fn fd_sub(guest: &mut Guest, at: u64, userdata: u64, ty: u8, fd: u32) {
+    let mut sub = [0u8; 48];
+    sub[0..8].copy_from_slice(&userdata.to_le_bytes());
+    sub[8] = ty;
+    sub[16..20].copy_from_slice(&fd.to_le_bytes());
+    guest.write(at, &sub);
+}
+
+/// The events written at 0x2000: (userdata, error, type).
+fn events(guest: &Guest, count: u32) -> Vec<(u64, u16, u8)> {
+    (0..u64::from(count))
+        .map(|i| {
+            let event = guest.read(0x2000 + 32 * i, 32);
+            (
+                u64::from_le_bytes(event[0..8].try_into().unwrap()),
+                u16::from_le_bytes(event[8..10].try_into().unwrap()),
+                event[10],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn poll_oneoff_sleeps_until_the_earliest_clock() {
+    for backend in BACKENDS {
+        let mut guest = Guest::plain(backend);
+        clock_sub(&mut guest, 0x1000, 11, 1, 20_000_000, 0);
+        clock_sub(&mut guest, 0x1030, 22, 1, 10_000_000_000, 0);
+        let start = Instant::now();
+        assert_eq!(guest.call("poll_oneoff", &[0x1000, 0x2000, 2, 0x3000]), 0);
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(20), "{waited:?}");
+        assert!(waited < Duration::from_secs(5), "{waited:?}");
+        assert_eq!(guest.u32_at(0x3000), 1);
+        assert_eq!(events(&guest, 1), [(11, 0, 0)]);
+
+        // An absolute deadline on the monotonic clock, already past.
+        clock_sub(&mut guest, 0x1000, 33, 1, 1, 1);
+        assert_eq!(guest.call("poll_oneoff", &[0x1000, 0x2000, 1, 0x3000]), 0);
+        assert_eq!(events(&guest, guest.u32_at(0x3000)), [(33, 0, 0)]);
+        // An unknown clock is reported in its event.
+        clock_sub(&mut guest, 0x1000, 44, 17, 0, 0);
+        assert_eq!(guest.call("poll_oneoff", &[0x1000, 0x2000, 1, 0x3000]), 0);
+        assert_eq!(events(&guest, 1), [(44, errno::INVAL, 0)]);
+        // No subscriptions, or too many, are invalid.
+        assert_eq!(guest.call("poll_oneoff", &[0x1000, 0x2000, 0, 0x3000]), 28);
+        assert_eq!(
+            guest.call("poll_oneoff", &[0x1000, 0x2000, 1 << 20, 0x3000]),
+            28
+        );
+    }
+}
+
+#[test]
+fn poll_oneoff_reports_ready_streams_at_once() {
+    for backend in BACKENDS {
+        let ctx = WasiCtxBuilder::new()
+            .stdin(Input::Bytes(b"abc".to_vec()))
+            .build();
+        let mut guest = Guest::wrapper(backend, ctx);
+        clock_sub(&mut guest, 0x1000, 1, 1, 60_000_000_000, 0);
+        fd_sub(&mut guest, 0x1030, 2, 1, 0);
+        fd_sub(&mut guest, 0x1060, 3, 2, 1);
+        fd_sub(&mut guest, 0x1090, 4, 1, 77);
+        let start = Instant::now();
+        assert_eq!(guest.call("poll_oneoff", &[0x1000, 0x2000, 4, 0x3000]), 0);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(guest.u32_at(0x3000), 3);
+        assert_eq!(
+            events(&guest, 3),
+            [(2, 0, 1), (3, 0, 2), (4, errno::BADF, 1)]
+        );
+        assert_eq!(guest.u64_at(0x2000 + 16), 3, "three bytes ready on stdin");
+        // The output buffer must be writable for every subscription.
+        assert_eq!(
+            guest.call("poll_oneoff", &[0x1030, 0x1ffff, 1, 0x3000]),
+            i32::from(errno::FAULT)
+        );
+    }
+}

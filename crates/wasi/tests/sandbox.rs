@@ -1,0 +1,279 @@
+//! The sandbox: nothing outside a preopened directory is reachable,
+//! whatever path or symlink a guest uses.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+
+use common::{Guest, Scratch, ALL_RIGHTS, BACKENDS};
+use waven_runtime::MemoryBackend;
+use waven_wasi::{errno, WasiCtxBuilder};
+
+const CREAT: i64 = 1;
+const DIRECTORY: i64 = 2;
+const PREOPEN: i64 = 3;
+/// What an escape from the sandbox returns (EPERM, as under wasmtime).
+const NOTCAPABLE: i32 = errno::PERM as i32;
+
+/// A host tree: `outside/secret` next to `root/` (the preopen), with
+/// `root/sub/file` and `root/top`.
+struct Tree {
+    base: Scratch,
+}
+
+impl Tree {
+    fn new(tag: &str) -> Tree {
+        let base = Scratch::new(tag);
+        fs::create_dir_all(base.join("outside")).unwrap();
+        fs::write(base.join("outside/secret"), b"secret").unwrap();
+        fs::create_dir_all(base.join("root/sub")).unwrap();
+        fs::write(base.join("root/sub/file"), b"inside").unwrap();
+        fs::write(base.join("root/top"), b"top").unwrap();
+        Tree { base }
+    }
+
+    fn guest(&self, backend: MemoryBackend) -> Guest {
+        let ctx = WasiCtxBuilder::new()
+            .preopened_dir(self.base.join("root"), ".")
+            .unwrap()
+            .build();
+        Guest::wrapper(backend, ctx)
+    }
+}
+
+/// Opens `path` read-write and reads up to 64 bytes of it.
+fn open_and_read(guest: &mut Guest, dir: i64, path: &str, follow: bool) -> Result<Vec<u8>, i32> {
+    let (p, len) = guest.path(0x100, path);
+    let flags = i64::from(follow);
+    let errno = guest.call(
+        "path_open",
+        &[dir, flags, p, len, 0, ALL_RIGHTS, ALL_RIGHTS, 0, 0x80],
+    );
+    if errno != 0 {
+        return Err(errno);
+    }
+    let fd = i64::from(guest.u32_at(0x80));
+    guest.iovecs(0x40, &[(0x4000, 64)]);
+    assert_eq!(guest.call("fd_read", &[fd, 0x40, 1, 0x50]), 0);
+    let data = guest.read(0x4000, guest.u32_at(0x50) as usize);
+    assert_eq!(guest.call("fd_close", &[fd]), 0);
+    Ok(data)
+}
+
+#[test]
+fn dot_dot_cannot_leave_the_preopen() {
+    for backend in BACKENDS {
+        let tree = Tree::new("dotdot");
+        let mut guest = tree.guest(backend);
+        for path in [
+            "../outside/secret",
+            "sub/../../outside/secret",
+            "..",
+            "sub/../..",
+        ] {
+            assert_eq!(
+                open_and_read(&mut guest, PREOPEN, path, true),
+                Err(NOTCAPABLE),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            open_and_read(&mut guest, PREOPEN, "sub/../top", true),
+            Ok(b"top".to_vec())
+        );
+        // A subdirectory descriptor reaches up to the preopen root, no further.
+        let (errno, sub) = guest.open(PREOPEN, "sub", DIRECTORY, ALL_RIGHTS, 0);
+        assert_eq!(errno, 0);
+        let sub = i64::from(sub);
+        assert_eq!(
+            open_and_read(&mut guest, sub, "../top", true),
+            Ok(b"top".to_vec())
+        );
+        assert_eq!(
+            open_and_read(&mut guest, sub, "../../outside/secret", true),
+            Err(NOTCAPABLE)
+        );
+        // Creating outside is refused too, and nothing appears there.
+        let (errno, _) = guest.open(PREOPEN, "../outside/new", CREAT, ALL_RIGHTS, 0);
+        assert_eq!(errno, NOTCAPABLE);
+        assert!(!tree.base.join("outside/new").exists());
+        let (p, len) = guest.path(0x100, "../escaped");
+        assert_eq!(
+            guest.call("path_create_directory", &[PREOPEN, p, len]),
+            NOTCAPABLE
+        );
+        assert!(!tree.base.join("escaped").exists());
+    }
+}
+
+#[test]
+fn absolute_paths_are_refused() {
+    for backend in BACKENDS {
+        let tree = Tree::new("absolute");
+        let mut guest = tree.guest(backend);
+        let secret = tree.base.join("outside/secret");
+        let secret = secret.to_str().unwrap();
+        assert_eq!(
+            open_and_read(&mut guest, PREOPEN, secret, true),
+            Err(NOTCAPABLE)
+        );
+        assert_eq!(
+            open_and_read(&mut guest, PREOPEN, "/etc/passwd", true),
+            Err(NOTCAPABLE)
+        );
+        let (p, len) = guest.path(0x100, "/etc/passwd");
+        assert_eq!(
+            guest.call("path_filestat_get", &[PREOPEN, 1, p, len, 0x400]),
+            NOTCAPABLE
+        );
+        assert_eq!(
+            guest.call("path_unlink_file", &[PREOPEN, p, len]),
+            NOTCAPABLE
+        );
+    }
+}
+
+#[test]
+fn symlinks_pointing_outside_are_not_followed() {
+    for backend in BACKENDS {
+        let tree = Tree::new("outlink");
+        let root = tree.base.join("root");
+        symlink(tree.base.join("outside"), root.join("abs")).unwrap();
+        symlink("../outside", root.join("rel")).unwrap();
+        symlink("../../outside/secret", root.join("sub/deep")).unwrap();
+        symlink("sub/deep", root.join("chain")).unwrap();
+        let mut guest = tree.guest(backend);
+        for path in ["abs/secret", "rel/secret", "sub/deep", "chain"] {
+            assert_eq!(
+                open_and_read(&mut guest, PREOPEN, path, true),
+                Err(NOTCAPABLE),
+                "{path}"
+            );
+            let (p, len) = guest.path(0x100, path);
+            assert_eq!(
+                guest.call("path_filestat_get", &[PREOPEN, 1, p, len, 0x400]),
+                NOTCAPABLE,
+                "{path}"
+            );
+        }
+        // Creating through a link to the outside creates nothing there.
+        let (errno, _) = guest.open(PREOPEN, "rel/planted", CREAT, ALL_RIGHTS, 0);
+        assert_eq!(errno, NOTCAPABLE);
+        assert!(!tree.base.join("outside/planted").exists());
+        // Not following, the link itself is visible (it lies inside).
+        let (p, len) = guest.path(0x100, "rel");
+        assert_eq!(
+            guest.call("path_filestat_get", &[PREOPEN, 0, p, len, 0x400]),
+            0
+        );
+        assert_eq!(guest.read(0x400 + 16, 1), [7], "a symbolic link");
+        assert_eq!(
+            guest.call("path_readlink", &[PREOPEN, p, len, 0x500, 64, 0x60]),
+            0
+        );
+        assert_eq!(
+            guest.read(0x500, guest.u32_at(0x60) as usize),
+            b"../outside"
+        );
+        // Opening a link without following it is a loop error, as O_NOFOLLOW.
+        assert_eq!(
+            open_and_read(&mut guest, PREOPEN, "rel", false),
+            Err(i32::from(errno::LOOP))
+        );
+        // Unlinking the link removes the link, not its target.
+        assert_eq!(guest.call("path_unlink_file", &[PREOPEN, p, len]), 0);
+        assert!(!root.join("rel").exists());
+        assert!(tree.base.join("outside/secret").exists());
+        assert_eq!(
+            fs::read(tree.base.join("outside/secret")).unwrap(),
+            b"secret"
+        );
+    }
+}
+
+#[test]
+fn symlinks_inside_are_followed() {
+    for backend in BACKENDS {
+        let tree = Tree::new("inlink");
+        let root = tree.base.join("root");
+        symlink("sub/file", root.join("direct")).unwrap();
+        symlink("sub", root.join("dirlink")).unwrap();
+        symlink("../top", root.join("sub/up")).unwrap();
+        symlink("dirlink/up", root.join("twice")).unwrap();
+        symlink("self", root.join("self")).unwrap();
+        let mut guest = tree.guest(backend);
+        for (path, expected) in [
+            ("direct", &b"inside"[..]),
+            ("dirlink/file", b"inside"),
+            ("sub/up", b"top"),
+            ("twice", b"top"),
+        ] {
+            assert_eq!(
+                open_and_read(&mut guest, PREOPEN, path, true),
+                Ok(expected.to_vec()),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            open_and_read(&mut guest, PREOPEN, "self", true),
+            Err(i32::from(errno::LOOP))
+        );
+    }
+}
+
+#[test]
+fn guests_can_only_create_symlinks_that_stay_inside() {
+    let tree = Tree::new("mklink");
+    let root = tree.base.join("root");
+    let mut guest = tree.guest(MemoryBackend::Virtual);
+    let (link, link_len) = guest.path(0x200, "sub/mine");
+    for target in ["../../outside/secret", "/etc/passwd", "../../.."] {
+        let (t, t_len) = guest.path(0x100, target);
+        assert_eq!(
+            guest.call("path_symlink", &[t, t_len, PREOPEN, link, link_len]),
+            NOTCAPABLE,
+            "{target}"
+        );
+        assert!(fs::symlink_metadata(root.join("sub/mine")).is_err());
+    }
+    let (t, t_len) = guest.path(0x100, "../top");
+    assert_eq!(
+        guest.call("path_symlink", &[t, t_len, PREOPEN, link, link_len]),
+        0
+    );
+    assert_eq!(
+        fs::read_link(root.join("sub/mine")).unwrap().to_str(),
+        Some("../top")
+    );
+    assert_eq!(
+        open_and_read(&mut guest, PREOPEN, "sub/mine", true),
+        Ok(b"top".to_vec())
+    );
+}
+
+#[test]
+fn renames_cannot_move_files_out() {
+    let tree = Tree::new("mvout");
+    let mut guest = tree.guest(MemoryBackend::Plain);
+    let (from, from_len) = guest.path(0x100, "top");
+    let (to, to_len) = guest.path(0x200, "../outside/stolen");
+    assert_eq!(
+        guest.call(
+            "path_rename",
+            &[PREOPEN, from, from_len, PREOPEN, to, to_len]
+        ),
+        NOTCAPABLE
+    );
+    let (from, from_len) = guest.path(0x100, "../outside/secret");
+    let (to, to_len) = guest.path(0x200, "stolen");
+    assert_eq!(
+        guest.call(
+            "path_rename",
+            &[PREOPEN, from, from_len, PREOPEN, to, to_len]
+        ),
+        NOTCAPABLE
+    );
+    assert!(tree.base.join("outside/secret").exists());
+    assert!(tree.base.join("root/top").exists());
+}
