@@ -388,5 +388,5 @@ fn traps_carry_a_backtrace_with_function_names() {
         panic!("expected a trap");
     };
     assert_eq!(trap.kind, TrapKind::Unreachable);
-    assert_eq!(trap.backtrace, ["inner", "middle", "func[2]"]);
+    assert_eq!(trap.backtrace, ["inner", "middle", "outer"]);
 }

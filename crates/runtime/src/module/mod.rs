@@ -86,9 +86,16 @@ impl Module {
         })
     }
 
-    /// The function's name from the name section, if any.
+    /// The function's name: from the name section, else the name it is
+    /// exported under, if any.
     pub fn func_name(&self, index: u32) -> Option<&str> {
-        self.inner.info.func_names.get(&index).map(String::as_str)
+        let info = &self.inner.info;
+        info.func_names.get(&index).map(String::as_str).or_else(|| {
+            info.exports
+                .iter()
+                .find(|e| e.kind == ExternKind::Func && e.index == index)
+                .map(|e| e.name.as_str())
+        })
     }
 }
 
