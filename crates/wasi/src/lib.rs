@@ -18,7 +18,7 @@
 //! Files are reachable only through preopened directories, with paths
 //! resolved component by component inside the preopen (see the `path`
 //! module): absolute paths, `..` above the root and symlinks that leave
-//! the root get `NOTCAPABLE` (76). The crate needs a Unix host.
+//! the root get `EPERM` (63, as under wasmtime). The crate needs a Unix host.
 //!
 //! Implemented: `args_get`, `args_sizes_get`, `environ_get`,
 //! `environ_sizes_get`, `clock_res_get`, `clock_time_get`, `random_get`,
