@@ -28,6 +28,13 @@ const FRAMES_PER_CHUNK: usize = 1 << 18;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct FrameId(u32);
 
+impl FrameId {
+    /// The frame's number in its pool.
+    pub(crate) fn index(self) -> u32 {
+        self.0
+    }
+}
+
 /// Frame counters of a pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolStats {

@@ -204,6 +204,18 @@ impl AddressSpace {
         runs
     }
 
+    /// Where the byte at `addr` lives physically, as a key that is equal
+    /// for two addresses (in any spaces of the pool) exactly when they
+    /// reach the same byte of the same frame: what futex-style waits on
+    /// shared pages are keyed by. `None` if the page is unmapped, beyond
+    /// `memory.size`, or a zero page (not shared with anyone).
+    pub fn frame_key(&self, addr: u64) -> Option<u64> {
+        let state = self.inner.lock();
+        let vpn = usize::try_from(addr / PAGE_SIZE as u64).ok()?;
+        let frame = state.pages.get(vpn)?.as_ref()?.frame?;
+        Some(frame.index() as u64 * PAGE_SIZE as u64 + addr % PAGE_SIZE as u64)
+    }
+
     /// How many pages of this space are backed by a frame (private,
     /// shared or copy-on-write), i.e. not unmapped and not zero pages.
     pub fn resident_pages(&self) -> usize {

@@ -1,0 +1,19 @@
+#![deny(missing_docs)]
+//! The host side of waven: the platform that holds tenants' instances,
+//! shared regions, grants and policy; the `waven` guest ABI through which
+//! instances share memory; and the typed, validated manifest of a
+//! multi-tenant deployment.
+//!
+//! ```text
+//!  manifest (TOML) ──► Platform (registry: instances, regions, grants, policy)
+//!                          ▲            │ MMU: Region, AddressSpace
+//!  guest ──► "waven" ABI ──┘            ▼
+//!                                   waven-mmu
+//! ```
+
+pub mod abi;
+mod futex;
+pub mod manifest;
+pub mod registry;
+
+pub use futex::WaitOutcome;
