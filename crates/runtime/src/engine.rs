@@ -35,6 +35,11 @@ pub struct Config {
     /// starts larger fails to instantiate, and `memory.grow` beyond it
     /// fails. `None`: the 4 GiB of 32-bit memories.
     pub max_memory_bytes: Option<u64>,
+    /// Start instances of a module from a copy-on-write image of its
+    /// initialized memory (virtual memory only): the first instance writes
+    /// the data segments, later ones clone the result in time proportional
+    /// to the number of pages, and copy a page only when they write it.
+    pub cow_instantiation: bool,
 }
 
 impl Default for Config {
@@ -46,6 +51,7 @@ impl Default for Config {
             max_call_depth: 10_000,
             max_stack_cells: 1 << 20,
             max_memory_bytes: None,
+            cow_instantiation: true,
         }
     }
 }

@@ -134,8 +134,17 @@ impl Instance {
             let init = Val::default_for(table.element);
             tables.push(Table::new(store, table.element, table.initial, table.maximum, init)?.0);
         }
+        // With a memory image, the memory starts as its copy-on-write clone
+        // (data segments are then not written again). Should instantiation
+        // trap before the data segments, this memory is unreachable anyway:
+        // it belongs to an instance that is never returned.
+        let image = image_use(store, module);
         for memory in &info.memories[info.num_imported_memories as usize..] {
-            memories.push(Memory::new(store, memory.initial, memory.maximum)?.0);
+            let index = match &image {
+                ImageUse::Clone(image) => store.push_memory(image.try_clone()?, memory.maximum),
+                _ => Memory::new(store, memory.initial, memory.maximum)?,
+            };
+            memories.push(index.0);
         }
         let eval = |store: &Store<T>, globals: &[u32], expr: &ConstExpr| -> u64 {
             match *expr {
@@ -207,12 +216,12 @@ impl Instance {
             datas,
         });
         let instance = Instance(instance_index);
-        instance.initialize(store)?;
+        instance.initialize(store, image)?;
         Ok(instance)
     }
 
     /// Runs the active element and data segments, then the start function.
-    fn initialize<T>(self, store: &mut Store<T>) -> Result<(), Error> {
+    fn initialize<T>(self, store: &mut Store<T>, image: ImageUse) -> Result<(), Error> {
         let data = store.inner.instances[self.0 as usize].data.clone();
         let info = &data.module.inner.info;
         let eval_offset = |store: &Store<T>, expr: &ConstExpr| -> u64 {
@@ -249,10 +258,19 @@ impl Instance {
         }
         for (index, segment) in info.data.iter().enumerate() {
             if let DataMode::Active { memory, offset } = &segment.mode {
-                let offset = eval_offset(store, offset);
-                let memory = Memory(store_memory(&data, *memory));
-                memory.write(store, offset, &segment.bytes)?;
+                if !matches!(image, ImageUse::Clone(_)) {
+                    let offset = eval_offset(store, offset);
+                    let memory = Memory(store_memory(&data, *memory));
+                    memory.write(store, offset, &segment.bytes)?;
+                }
                 store.inner.instances[self.0 as usize].datas[index] = Arc::new([]);
+            }
+        }
+        if let ImageUse::Record = image {
+            let memory = Memory(store_memory(&data, 0));
+            if let Some(space) = memory.address_space(store) {
+                // Another thread may have recorded one first; either is fine.
+                let _ = data.module.inner.memory_image.set(space.try_clone()?);
             }
         }
         if let Some(start) = info.start {
@@ -260,6 +278,37 @@ impl Instance {
             func.call(store, &[], &mut [])?;
         }
         Ok(())
+    }
+}
+
+/// Whether instantiation starts from the module's memory image.
+enum ImageUse {
+    /// No image for this module (imported memory, plain memory, offsets
+    /// that depend on imports, or disabled).
+    None,
+    /// Write the segments, then record the result as the image.
+    Record,
+    /// Clone the image instead of writing the segments.
+    Clone(waven_mmu::AddressSpace),
+}
+
+/// Whether `module` is instantiated from its memory image.
+fn image_use<T>(store: &Store<T>, module: &Module) -> ImageUse {
+    let info = &module.inner.info;
+    let eligible = store.engine.config.cow_instantiation
+        && store.engine.config.memory == crate::engine::MemoryBackend::Virtual
+        && info.num_imported_memories == 0
+        && !info.memories.is_empty()
+        && info.data.iter().all(|segment| match &segment.mode {
+            DataMode::Active { offset, .. } => matches!(offset, ConstExpr::I32(_)),
+            DataMode::Passive => true,
+        });
+    if !eligible {
+        return ImageUse::None;
+    }
+    match module.inner.memory_image.get() {
+        Some(image) => ImageUse::Clone(image.clone()),
+        None => ImageUse::Record,
     }
 }
 

@@ -233,6 +233,17 @@ impl<T> Store<T> {
     }
 }
 
+impl<T> Store<T> {
+    /// Adds an existing address space as a memory of this store.
+    pub(crate) fn push_memory(&mut self, space: AddressSpace, maximum: Option<u64>) -> Memory {
+        self.inner.memories.push(MemoryEntity {
+            backing: Backing::Virtual(space),
+            maximum,
+        });
+        Memory(self.inner.memories.len() as u32 - 1)
+    }
+}
+
 impl Memory {
     /// A new memory of `initial` Wasm pages, growing to at most `maximum`.
     ///

@@ -390,3 +390,70 @@ fn traps_carry_a_backtrace_with_function_names() {
     assert_eq!(trap.kind, TrapKind::Unreachable);
     assert_eq!(trap.backtrace, ["inner", "middle", "outer"]);
 }
+
+/// A module with 1 MiB of initialized data.
+fn data_heavy_module(engine: &Engine) -> Module {
+    let data: String = (0..16)
+        .map(|i| {
+            format!(
+                "(data (i32.const {}) \"{}\")",
+                i * 65536,
+                "\\2a".repeat(65536)
+            )
+        })
+        .collect();
+    module(
+        engine,
+        &format!(
+            r#"(module (memory (export "memory") 17) {data}
+                 (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+                 (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))"#
+        ),
+    )
+}
+
+#[test]
+fn instances_start_from_a_copy_on_write_image_of_the_initialized_memory() {
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = data_heavy_module(&engine);
+    let mut store = Store::new(&engine, ());
+    let first = Linker::new().instantiate(&mut store, &module).unwrap();
+    let after_first = engine.frame_pool().stats().in_use;
+    let second = Linker::new().instantiate(&mut store, &module).unwrap();
+    let after_second = engine.frame_pool().stats().in_use;
+    assert!(
+        after_first >= 256,
+        "the first instance wrote 1 MiB: {after_first} frames"
+    );
+    assert_eq!(
+        after_second, after_first,
+        "the second instance shares every frame"
+    );
+    let (store1, load2) = (
+        first.get_func(&store, "store").unwrap(),
+        second.get_func(&store, "load").unwrap(),
+    );
+    assert_eq!(
+        call(&mut store, load2, &[Val::I32(70_000)], 1).unwrap(),
+        [Val::I32(42)]
+    );
+    call(&mut store, store1, &[Val::I32(70_000), Val::I32(7)], 0).unwrap();
+    assert_eq!(
+        call(&mut store, load2, &[Val::I32(70_000)], 1).unwrap(),
+        [Val::I32(42)]
+    );
+    assert_eq!(
+        engine.frame_pool().stats().in_use,
+        after_second + 1,
+        "one page copied"
+    );
+    let space = second
+        .get_memory(&store, "memory")
+        .unwrap()
+        .address_space(&store)
+        .unwrap();
+    assert_eq!(
+        space.page_info(70_000).unwrap().kind,
+        waven_mmu::PageKind::CopyOnWrite
+    );
+}

@@ -265,7 +265,9 @@ impl AddressSpace {
                         kind: PageKind::CopyOnWrite,
                         ..m
                     };
-                    inner.set_page(&mut state, vpn, Some(cow));
+                    if m.kind == PageKind::Private {
+                        inner.set_page(&mut state, vpn, Some(cow));
+                    }
                     cow
                 }
                 _ => Mapping::zero(m.rights),

@@ -24,6 +24,10 @@ pub(crate) struct ModuleInner {
     pub(crate) info: ModuleInfo,
     pub(crate) code: Vec<Arc<CompiledFunc>>,
     pub(crate) engine: Engine,
+    /// The module's memory right after its data segments were written,
+    /// kept (virtual memory only) so that later instances start from a
+    /// copy-on-write clone instead of writing the segments again.
+    pub(crate) memory_image: std::sync::OnceLock<waven_mmu::AddressSpace>,
 }
 
 /// The kind of an import or export.
@@ -56,6 +60,7 @@ impl Module {
                 info,
                 code,
                 engine: engine.clone(),
+                memory_image: std::sync::OnceLock::new(),
             }),
         })
     }
