@@ -4,8 +4,18 @@
 //! status is the guest's `proc_exit` code, `--invoke` calls an export and
 //! prints its results, and a trap prints its kind (with the address,
 //! access and reason for memory faults) and a backtrace.
+//!
+//! `waven platform MANIFEST` runs the tenants of a deployment manifest on
+//! one platform, with their output prefixed by their names, and sums up
+//! how each ended and which regions were shared with whom (`--json`: as
+//! one JSON document; `--maps`: with each instance's memory map).
+//!
+//! `waven inspect MODULE` lists a module's imports, exports and memories
+//! and the `waven` ABI functions it uses.
 
+mod inspect;
 mod invoke;
+mod platform;
 mod run;
 
 use std::process::ExitCode;
@@ -24,12 +34,18 @@ struct Cli {
 enum Command {
     /// Run a WebAssembly module (.wasm or .wat) with WASI, as `wasmtime run` does.
     Run(run::RunArgs),
+    /// Run the tenants of a deployment manifest (TOML) on one platform.
+    Platform(platform::PlatformArgs),
+    /// Show a module's imports, exports, memories and the waven ABI functions it uses.
+    Inspect(inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Platform(args) => platform::run(args),
+        Command::Inspect(args) => inspect::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -246,22 +246,17 @@ pub fn add_to_linker<T: 'static>(
     })?;
     define(linker, "map", &[I32, I32, I32], get, |caller, get, args| {
         let rights = args.rights(2)?;
-        let space = space(caller)?;
+        space(caller)?; // ENOSYS on plain memory
         let ctx = get(caller.data_mut());
         let region = ctx.region(args.u32(0))?;
         let (platform, instance) = (ctx.platform.clone(), ctx.instance.clone());
         let addr = match args.u32(1) {
-            u32::MAX => {
-                // Grow the memory by enough Wasm pages and map at its old end.
-                platform.open(&instance, &region)?;
-                let size = platform.region_size(&region)?;
-                let pages = size.div_ceil(1 << 16);
-                let old = space.grow(pages).map_err(|e| e.errno())?;
-                old << 16
+            u32::MAX => platform.map_at_end(&instance, &region, rights)?,
+            addr => {
+                platform.map(&instance, &region, addr as u64, rights)?;
+                addr as u64
             }
-            addr => addr as u64,
         };
-        platform.map(&instance, &region, addr, rights)?;
         i32::try_from(addr).map_err(|_| Errno::EINVAL)
     })?;
     define(linker, "region_size", &[I32], get, |caller, get, args| {

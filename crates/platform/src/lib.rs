@@ -15,5 +15,6 @@ pub mod abi;
 mod futex;
 pub mod manifest;
 pub mod registry;
+pub mod run;
 
 pub use futex::WaitOutcome;

@@ -354,6 +354,40 @@ impl Platform {
             .map_err(|e| e.errno())
     }
 
+    /// Maps `region` at the end of `instance`'s memory, growing it by as
+    /// many Wasm pages as the region needs (the ABI's `map` with address
+    /// -1). Every check is made before the memory grows, so a refused map
+    /// changes nothing. Returns the address.
+    ///
+    /// # Errors
+    ///
+    /// As [`Platform::map`], and `ENOMEM` if the memory cannot grow.
+    pub fn map_at_end(&self, instance: &str, region: &str, rights: Rights) -> Result<u64, Errno> {
+        let state = self.lock();
+        let record = state.regions.get(region).ok_or(Errno::ENOENT)?;
+        let allowed = Self::allowed(&state, record, instance)?;
+        if rights > allowed {
+            return Err(Errno::EACCES);
+        }
+        let space = state
+            .instances
+            .get(instance)
+            .and_then(|r| r.space.clone())
+            .ok_or(Errno::ENOENT)?;
+        if space.maps_region(record.region.id()) {
+            return Err(Errno::EBUSY);
+        }
+        let pages = record.region.size().div_ceil(1 << 16);
+        let addr = space.grow(pages).map_err(|e| e.errno())? << 16;
+        if record.owner != Owner::Instance(instance.to_string()) {
+            record.region.grant(space.id(), allowed).map_err(|e| e.errno())?;
+        }
+        space
+            .map_region(&record.region, addr, rights)
+            .map_err(|e| e.errno())?;
+        Ok(addr)
+    }
+
     /// The size in bytes of `region`.
     ///
     /// # Errors

@@ -17,7 +17,7 @@ pub enum Input {
 }
 
 /// The destination of the guest's stdout or stderr.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum Output {
     /// The host process's stdout (for the guest's stdout) or stderr (for
     /// the guest's stderr); the default.
@@ -28,6 +28,22 @@ pub enum Output {
     Capture(Arc<Mutex<Vec<u8>>>),
     /// Accepted and dropped, like `/dev/null`.
     Discard,
+    /// Given to this function, one call per write, in the order the guest
+    /// writes (for example to prefix each line with the instance's name).
+    /// The function must not block for long: the guest waits for it.
+    #[allow(clippy::type_complexity)] // spelled out: this crate's API has no alias for it
+    Callback(Arc<dyn Fn(&[u8]) + Send + Sync>),
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Inherit => f.write_str("Inherit"),
+            Output::Capture(buffer) => f.debug_tuple("Capture").field(buffer).finish(),
+            Output::Discard => f.write_str("Discard"),
+            Output::Callback(_) => f.write_str("Callback(..)"),
+        }
+    }
 }
 
 /// Which host stream an inherited output writes to.
@@ -123,6 +139,10 @@ impl OutputSink {
                 Ok(())
             }
             Output::Discard => Ok(()),
+            Output::Callback(callback) => {
+                callback(data);
+                Ok(())
+            }
         }
     }
 
@@ -169,5 +189,25 @@ mod tests {
         sink.write(b"ab").unwrap();
         sink.write(b"c").unwrap();
         assert_eq!(&*buffer.lock().unwrap(), b"abc");
+    }
+
+    #[test]
+    fn callback_sees_every_write_in_order() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let sink = OutputSink {
+            output: Output::Callback(Arc::new(move |data: &[u8]| {
+                log.lock().unwrap().push(data.to_vec());
+            })),
+            stream: HostStream::Stderr,
+        };
+        sink.write(b"one\ntw").unwrap();
+        sink.write(b"o\n").unwrap();
+        assert!(!sink.is_inherited());
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [b"one\ntw".to_vec(), b"o\n".to_vec()]
+        );
+        assert_eq!(format!("{:?}", sink.output), "Callback(..)");
     }
 }

@@ -204,6 +204,12 @@ impl AddressSpace {
         runs
     }
 
+    /// Whether any page of `region` is mapped in this space (mapping it
+    /// again would fail with [`MmuError::AlreadyMapped`]).
+    pub fn maps_region(&self, region: RegionId) -> bool {
+        self.inner.lock().regions.contains_key(&region)
+    }
+
     /// Where the byte at `addr` lives physically, as a key that is equal
     /// for two addresses (in any spaces of the pool) exactly when they
     /// reach the same byte of the same frame: what futex-style waits on

@@ -1,0 +1,176 @@
+//! `waven platform MANIFEST`: run a deployment manifest and sum it up.
+//!
+//! A manifest with an error is reported as `error: PATH:LINE:COL: MESSAGE`
+//! (exit status 1) before anything runs. Otherwise every tenant's output
+//! lines are printed as they come, prefixed with `[tenant] `, followed by a
+//! summary: one line per tenant, one per region, and the frame pool's
+//! counters. With `--json` the summary is replaced by the whole report as
+//! one JSON document on stdout, and the tenants' lines go to stderr so
+//! that stdout stays parseable. `--maps` adds each instance's memory map
+//! at exit (to the summary, or to the JSON as `memory_map`). The exit
+//! status is 0 if every tenant exited with status 0, 1 otherwise.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use waven_platform::manifest::Manifest;
+use waven_platform::run::{self, Options, Report};
+
+/// Arguments of `waven platform`.
+#[derive(Args, Debug)]
+pub struct PlatformArgs {
+    /// Print the report as one JSON document on stdout instead of the
+    /// summary; the tenants' output then goes to stderr.
+    #[arg(long)]
+    json: bool,
+    /// Show each instance's memory map when it ends.
+    #[arg(long)]
+    maps: bool,
+    /// The deployment manifest (TOML).
+    manifest: PathBuf,
+}
+
+/// Runs `waven platform`; returns the process exit status.
+pub fn run(args: PlatformArgs) -> Result<ExitCode> {
+    let manifest = Manifest::load(&args.manifest)?;
+    let options = Options {
+        output: run::print_prefixed(args.json),
+        memory_maps: args.maps,
+    };
+    let report = run::run(&manifest, &options)?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", summary(&report));
+    }
+    Ok(if report.success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The text summary: tenants, regions, frames, and the memory maps that
+/// were recorded.
+fn summary(report: &Report) -> String {
+    let mut out = String::from("\n");
+    let mut tenants = vec![row(["tenant", "wall", "memory", "resident", "status"])];
+    for tenant in &report.tenants {
+        let resident = tenant
+            .resident_pages
+            .map_or_else(|| "-".to_owned(), |pages| format!("{pages} pages"));
+        let mut status = tenant.outcome.to_string();
+        if !tenant.results.is_empty() {
+            status.push_str(&format!(" (returned {})", tenant.results.join(", ")));
+        }
+        tenants.push(vec![
+            tenant.name.clone(),
+            format!("{:.1} ms", tenant.wall_ms),
+            bytes(tenant.memory_bytes),
+            resident,
+            status,
+        ]);
+    }
+    out.push_str(&table(&tenants));
+    if !report.regions.is_empty() {
+        let mut regions = vec![row(["region", "size", "owner", "max", "grants"])];
+        for region in &report.regions {
+            let grants: Vec<String> = region
+                .grants
+                .iter()
+                .map(|g| format!("{} ({})", g.grantee, g.rights))
+                .collect();
+            regions.push(vec![
+                region.name.clone(),
+                bytes(region.size),
+                format!("{} ({})", region.owner, region.origin),
+                region.max_rights.clone(),
+                if grants.is_empty() {
+                    "-".to_owned()
+                } else {
+                    grants.join(", ")
+                },
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&table(&regions));
+    }
+    let pool = &report.pool;
+    out.push_str(&format!(
+        "\nframes: {} in use, peak {} of {} ({} KiB each); {} run in {:.1} ms\n",
+        pool.in_use,
+        pool.peak,
+        pool.budget_frames,
+        pool.page_size / 1024,
+        report.run,
+        report.wall_ms
+    ));
+    for tenant in &report.tenants {
+        if let Some(map) = &tenant.memory_map {
+            out.push_str(&format!("\nmemory map of {} at exit:\n", tenant.name));
+            for entry in map {
+                out.push_str(&format!("  {entry}\n"));
+            }
+        }
+    }
+    out
+}
+
+fn row<const N: usize>(cells: [&str; N]) -> Vec<String> {
+    cells.iter().map(|c| (*c).to_owned()).collect()
+}
+
+/// Rows as left-aligned columns two spaces apart (the last one unpadded).
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Bytes in the largest binary unit that divides them.
+fn bytes(n: u64) -> String {
+    for (unit, name) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
+        if n >= unit && n.is_multiple_of(unit) {
+            return format!("{} {name}", n / unit);
+        }
+    }
+    format!("{n} B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_tables() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(8192), "8 KiB");
+        assert_eq!(bytes(3 << 20), "3 MiB");
+        assert_eq!(bytes(4097), "4097 B");
+        let rows = vec![row(["a", "bb", "c"]), row(["ccc", "d", "e"])];
+        assert_eq!(table(&rows), "a    bb  c\nccc  d   e\n");
+    }
+}

@@ -1,0 +1,290 @@
+//! Running a [`Manifest`]: every tenant in its own instance on one
+//! [`Platform`], and a [`Report`] of how it went.
+//!
+//! ```text
+//!  Manifest ──► setup: Engine (frame_budget, memory, fuel), Platform (policy),
+//!                      modules (SHA-256 measured), regions (+ contents), grants
+//!           ──► one Store per tenant: WASI + "waven" ABI, address space attached
+//!           ──► run: all at once on threads ("parallel") or one by one ("pipeline")
+//!           ──► Report: outcomes, frames, regions and grants, pool counters
+//! ```
+//!
+//! Nothing runs until everything is ready: a module that cannot be read,
+//! compiled, linked or whose entry point is missing, a region that cannot
+//! be created, or a grant the registry refuses is a [`RunError`] before the
+//! first tenant starts.
+//!
+//! Decisions, in the order a run meets them:
+//!
+//! * **Measurement.** A tenant's code measurement is the SHA-256 of its
+//!   module file's bytes *as stored*: for a `.wat` file that is the text,
+//!   not the binary it compiles to. A grant with a `measurement` therefore
+//!   pins the exact file that was reviewed. The registry compares it when
+//!   the grantee opens or maps the region, so a mismatching tenant still
+//!   runs but is refused the region (`EACCES`).
+//! * **Regions of the manifest** are created by the host and filled from
+//!   their `contents` file before anything runs. The registry's
+//!   [`Owner::Instance`](crate::registry::Owner::Instance) is only for
+//!   regions an instance shares from its own pages, so every manifest region
+//!   is host-owned in the registry. When the manifest names a tenant as the
+//!   owner, the report shows that tenant as the owner and the tenant gets
+//!   access with the region's `max_rights` (not listed among the grants),
+//!   but it cannot grant or revoke the region itself: its grants are the
+//!   manifest's.
+//! * **Policy.** The manifest's grants were checked against the policy by
+//!   [`Manifest::load`] with the owner the manifest names; the platform's
+//!   policy hook applies `[policy]` to every grant a guest makes at run time
+//!   (the granting side is the tenant of the region's owner).
+//! * **Instances.** Each tenant has its own store with WASI preview 1 (argv
+//!   = the module's file name, then `args`; `env`; `dirs`; an empty stdin)
+//!   and the `waven` ABI; the instance is named after the tenant. Its entry
+//!   is `entry` or `_start` and must take no parameters. With fuel on (any
+//!   tenant has `fuel`), a tenant without `fuel` gets unlimited fuel.
+//! * **Output.** Each tenant's stdout and stderr are cut into lines and
+//!   passed to [`Options::output`] line by line as they come, so that
+//!   concurrent tenants never interleave within a line; a last line without
+//!   a newline is passed on when the tenant ends.
+//! * **Ends.** A tenant ends when its entry function returns (status 0),
+//!   calls `proc_exit`, or traps. Its memory is then released (regions it
+//!   shared keep their frames: they belong to the region). In a pipeline, a
+//!   tenant that does not exit with status 0 stops the pipeline; the rest
+//!   are reported as skipped.
+
+#![forbid(unsafe_code)]
+
+mod output;
+mod report;
+mod setup;
+mod tenant;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub use output::{print_prefixed, LineSink, Stream, MAX_LINE};
+pub use report::{
+    GrantInfo, MapEntry, Outcome, PoolReport, RegionInfo, Report, TenantReport, TrapReport,
+};
+pub use setup::{measure, measurement_text};
+
+use crate::manifest::{Manifest, MemoryKind, RunMode, TenantSpec};
+use crate::registry::{Owner, Platform};
+use setup::Setup;
+use tenant::Prepared;
+
+/// How to run a manifest.
+#[derive(Clone)]
+pub struct Options {
+    /// Where the tenants' output lines go.
+    pub output: LineSink,
+    /// Whether to record each instance's memory map when it ends
+    /// ([`TenantReport::memory_map`]).
+    pub memory_maps: bool,
+}
+
+impl Default for Options {
+    /// Lines printed with [`print_prefixed`] (stdout to stdout, stderr to
+    /// stderr), no memory maps.
+    fn default() -> Options {
+        Options {
+            output: print_prefixed(false),
+            memory_maps: false,
+        }
+    }
+}
+
+/// Why a manifest could not be started. Nothing ran when this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The engine (its frame pool) could not be created.
+    #[error("cannot create the engine: {0}")]
+    Engine(waven_runtime::Error),
+    /// A tenant's module could not be read, parsed or compiled.
+    #[error("tenant `{tenant}`: module {}: {message}", path.display())]
+    Module {
+        /// The tenant.
+        tenant: String,
+        /// The module file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A region of the manifest could not be created or filled.
+    #[error("region `{region}`: {message}")]
+    Region {
+        /// The region.
+        region: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The registry refused a grant of the manifest.
+    #[error("grant of region `{region}` to `{grantee}`: {message}")]
+    Grant {
+        /// The region.
+        region: String,
+        /// The grantee.
+        grantee: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A tenant could not be instantiated or has no usable entry point.
+    #[error("tenant `{tenant}`: {message}")]
+    Instance {
+        /// The tenant.
+        tenant: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Runs every tenant of `manifest` to its end and reports.
+///
+/// # Errors
+///
+/// A [`RunError`] if the run could not start; once tenants run, whatever
+/// they do (trap, exit with an error, run out of fuel) is in the report.
+pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
+    let mut setup = Setup::new(manifest)?;
+    let linker = tenant::linker().map_err(RunError::Engine)?;
+    let mut prepared = Vec::with_capacity(manifest.order.len());
+    for name in &manifest.order {
+        let spec = tenant_spec(manifest, name)?;
+        let Some((module, measurement)) = setup.modules.get(name) else {
+            return Err(missing(name));
+        };
+        prepared.push(Prepared::new(
+            spec,
+            &setup.engine,
+            module,
+            *measurement,
+            &setup.platform,
+            &linker,
+            &options.output,
+        )?);
+    }
+    let started = Instant::now();
+    let tenants = match manifest.run {
+        RunMode::Parallel => run_parallel(prepared, &setup.platform, options.memory_maps),
+        RunMode::Pipeline => run_pipeline(prepared, &setup.platform, options.memory_maps),
+    };
+    let wall_ms = started.elapsed().as_secs_f64() * 1e3;
+    // The modules hold their memory images (copy-on-write instantiation):
+    // let those frames go, so that the pool counts what the run left.
+    setup.modules.clear();
+    Ok(Report {
+        run: match manifest.run {
+            RunMode::Parallel => "parallel",
+            RunMode::Pipeline => "pipeline",
+        },
+        memory: match manifest.memory {
+            MemoryKind::Virtual => "virtual",
+            MemoryKind::Plain => "plain",
+        },
+        success: tenants.iter().all(|t| t.outcome.is_success()),
+        wall_ms,
+        tenants,
+        regions: regions(&setup),
+        pool: setup.engine.frame_pool().stats().into(),
+    })
+}
+
+fn tenant_spec<'m>(manifest: &'m Manifest, name: &str) -> Result<&'m TenantSpec, RunError> {
+    manifest
+        .tenants
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| missing(name))
+}
+
+/// A name in `order` without a tenant: [`Manifest::load`] never lets that
+/// through, but a hand-built manifest might.
+fn missing(name: &str) -> RunError {
+    RunError::Instance {
+        tenant: name.to_owned(),
+        message: "listed in `order` but not declared as a [[tenant]]".to_owned(),
+    }
+}
+
+/// Every tenant on its own thread, all at once.
+fn run_parallel(prepared: Vec<Prepared>, platform: &Platform, maps: bool) -> Vec<TenantReport> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = prepared
+            .into_iter()
+            .map(|tenant| {
+                let base = tenant.report_base();
+                let handle = std::thread::Builder::new()
+                    .name(format!("tenant {}", base.name))
+                    .spawn_scoped(scope, move || tenant.run(platform, maps));
+                (base, handle)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(base, handle)| {
+                let error = match handle {
+                    Ok(handle) => match handle.join() {
+                        Ok(report) => return report,
+                        Err(_) => "the host thread running the tenant panicked".to_owned(),
+                    },
+                    Err(error) => format!("cannot start a thread for the tenant: {error}"),
+                };
+                TenantReport {
+                    outcome: Outcome::Failed { error },
+                    ..base
+                }
+            })
+            .collect()
+    })
+}
+
+/// One tenant after another; the first that does not exit 0 stops the rest.
+fn run_pipeline(prepared: Vec<Prepared>, platform: &Platform, maps: bool) -> Vec<TenantReport> {
+    let mut reports: Vec<TenantReport> = Vec::with_capacity(prepared.len());
+    for tenant in prepared {
+        let failed = reports.iter().any(|r| !r.outcome.is_success());
+        reports.push(if failed {
+            tenant.skip(platform)
+        } else {
+            tenant.run(platform, maps)
+        });
+    }
+    reports
+}
+
+/// The registry's regions, with the owners the manifest names.
+fn regions(setup: &Setup) -> Vec<RegionInfo> {
+    setup
+        .platform
+        .regions()
+        .into_iter()
+        .map(|region| {
+            let declared = setup.region_owners.get(&region.name);
+            let owner = match (declared, &region.owner) {
+                (Some(owner), _) => owner.clone(),
+                (None, Owner::Host) => crate::manifest::HOST.to_owned(),
+                (None, Owner::Instance(name)) => name.clone(),
+            };
+            let grants = region
+                .grants
+                .iter()
+                // A tenant owner's access is not a grant of the manifest.
+                .filter(|(grantee, _)| declared != Some(grantee))
+                .map(|(grantee, rights)| GrantInfo {
+                    grantee: grantee.clone(),
+                    rights: rights.to_string(),
+                })
+                .collect();
+            RegionInfo {
+                origin: if declared.is_some() {
+                    "manifest"
+                } else {
+                    "guest"
+                },
+                name: region.name,
+                size: region.size,
+                owner,
+                max_rights: region.max_rights.to_string(),
+                grants,
+            }
+        })
+        .collect()
+}

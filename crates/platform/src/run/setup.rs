@@ -1,0 +1,213 @@
+//! Everything that happens before the first tenant starts: the engine, the
+//! platform, the tenants' modules and measurements, the manifest's regions
+//! and grants.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use waven_mmu::{Errno, Rights};
+use waven_runtime::{Config, Engine, MemoryBackend, Module};
+
+use super::RunError;
+use crate::manifest::{self, EngineKind, Manifest, MemoryKind, RightsSpec, TenantSpec};
+use crate::registry::{Measurement, Owner, Platform};
+
+/// The engine, the platform and what the manifest made in it.
+pub(crate) struct Setup {
+    pub(crate) engine: Engine,
+    pub(crate) platform: Platform,
+    /// Each tenant's compiled module and code measurement, by name.
+    pub(crate) modules: HashMap<String, (Module, Measurement)>,
+    /// The owner named in the manifest of each region it declares.
+    pub(crate) region_owners: HashMap<String, String>,
+    /// While set, the platform's policy allows every grant: the manifest's
+    /// grants were checked against the policy by [`Manifest::load`], with
+    /// the owner the manifest names (which the registry cannot know for
+    /// tenant-owned regions, see [`super`]).
+    setup_phase: Arc<AtomicBool>,
+}
+
+impl Setup {
+    /// Creates the engine and the platform, compiles every module, creates
+    /// and fills the regions, and makes the grants.
+    pub(crate) fn new(manifest: &Manifest) -> Result<Setup, RunError> {
+        let EngineKind::Interp = manifest.engine;
+        let config = Config {
+            memory: match manifest.memory {
+                MemoryKind::Virtual => MemoryBackend::Virtual,
+                MemoryKind::Plain => MemoryBackend::Plain,
+            },
+            frame_budget: manifest.frame_budget,
+            fuel: manifest.tenants.iter().any(|t| t.fuel.is_some()),
+            ..Config::default()
+        };
+        let engine = Engine::new(config).map_err(RunError::Engine)?;
+        let setup_phase = Arc::new(AtomicBool::new(true));
+        let policy = manifest.policy.clone();
+        let during_setup = Arc::clone(&setup_phase);
+        let platform = Platform::new(
+            engine.frame_pool(),
+            Box::new(move |from: &str, to: &str| {
+                during_setup.load(Ordering::SeqCst) || policy.allows(from, to)
+            }),
+        );
+        let mut setup = Setup {
+            engine,
+            platform,
+            modules: HashMap::new(),
+            region_owners: HashMap::new(),
+            setup_phase,
+        };
+        for tenant in &manifest.tenants {
+            setup.load_tenant(tenant)?;
+        }
+        for region in &manifest.regions {
+            setup.create_region(region)?;
+        }
+        for grant in &manifest.grants {
+            let rights = rights(grant.rights);
+            setup
+                .platform
+                .grant(
+                    &Owner::Host,
+                    &grant.region,
+                    &grant.grantee,
+                    rights,
+                    grant.measurement,
+                )
+                .map_err(|errno| RunError::Grant {
+                    region: grant.region.clone(),
+                    grantee: grant.grantee.clone(),
+                    message: errno_text(errno),
+                })?;
+        }
+        // From now on, grants (made by guests) follow the manifest's policy.
+        setup.setup_phase.store(false, Ordering::SeqCst);
+        Ok(setup)
+    }
+
+    /// Reads, measures and compiles a tenant's module; registers its
+    /// instance.
+    fn load_tenant(&mut self, tenant: &TenantSpec) -> Result<(), RunError> {
+        let module_error = |message: String| RunError::Module {
+            tenant: tenant.name.clone(),
+            path: tenant.module.clone(),
+            message,
+        };
+        let bytes = std::fs::read(&tenant.module)
+            .map_err(|error| module_error(format!("cannot read: {error}")))?;
+        let measurement = measure(&bytes);
+        let wasm = wat::parse_bytes(&bytes).map_err(|error| module_error(error.to_string()))?;
+        let module =
+            Module::new(&self.engine, &wasm).map_err(|error| module_error(error.to_string()))?;
+        self.platform
+            .add_instance(&tenant.name, &tenant.name, measurement)
+            .map_err(|errno| RunError::Instance {
+                tenant: tenant.name.clone(),
+                message: format!("cannot register the instance: {}", errno_text(errno)),
+            })?;
+        self.modules
+            .insert(tenant.name.clone(), (module, measurement));
+        Ok(())
+    }
+
+    /// Creates a region host-side, copies its contents file in, and gives
+    /// a tenant owner access to it.
+    fn create_region(&mut self, spec: &manifest::RegionSpec) -> Result<(), RunError> {
+        let region_error = |message: String| RunError::Region {
+            region: spec.name.clone(),
+            message,
+        };
+        let max_rights = rights(spec.max_rights);
+        let region = self
+            .platform
+            .create_region(&spec.name, spec.size, max_rights)
+            .map_err(|errno| {
+                region_error(match (errno, self.engine.config().memory) {
+                    (Errno::ENOMEM, MemoryBackend::Plain) => {
+                        "regions need virtual memory: with memory = \"plain\" there is no frame pool"
+                            .to_owned()
+                    }
+                    _ => format!("cannot create it: {}", errno_text(errno)),
+                })
+            })?;
+        if let Some(path) = &spec.contents {
+            let data = std::fs::read(path).map_err(|error| {
+                region_error(format!("cannot read {}: {error}", path.display()))
+            })?;
+            region.write_bytes(0, &data).map_err(|error| {
+                region_error(format!("contents file {}: {error}", path.display()))
+            })?;
+        }
+        if let manifest::Owner::Tenant(owner) = &spec.owner {
+            // The registry owns it as the host; the owning tenant may open
+            // and map it with its maximum rights.
+            self.platform
+                .grant(&Owner::Host, &spec.name, owner, max_rights, None)
+                .map_err(|errno| {
+                    region_error(format!(
+                        "cannot give its owner access: {}",
+                        errno_text(errno)
+                    ))
+                })?;
+        }
+        self.region_owners
+            .insert(spec.name.clone(), spec.owner.name().to_owned());
+        Ok(())
+    }
+}
+
+/// The MMU's rights for the manifest's.
+pub(crate) fn rights(spec: RightsSpec) -> Rights {
+    match spec {
+        RightsSpec::None => Rights::None,
+        RightsSpec::Read => Rights::Read,
+        RightsSpec::ReadWrite => Rights::ReadWrite,
+    }
+}
+
+/// An errno with its name.
+pub(crate) fn errno_text(errno: Errno) -> String {
+    let name = match errno {
+        Errno::EACCES => "EACCES",
+        Errno::EBADF => "EBADF",
+        Errno::EBUSY => "EBUSY",
+        Errno::EEXIST => "EEXIST",
+        Errno::EFAULT => "EFAULT",
+        Errno::EINVAL => "EINVAL",
+        Errno::ENOENT => "ENOENT",
+        Errno::ENOMEM => "ENOMEM",
+        Errno::ENOSYS => "ENOSYS",
+        Errno::EPERM => "EPERM",
+        _ => return errno.to_string(),
+    };
+    format!("{name} ({})", errno.0)
+}
+
+/// The code measurement of a module file's bytes: their SHA-256.
+pub fn measure(bytes: &[u8]) -> Measurement {
+    Sha256::digest(bytes).into()
+}
+
+/// A measurement as manifests write it: `sha256:` and 64 lowercase
+/// hexadecimal digits.
+pub fn measurement_text(measurement: &Measurement) -> String {
+    let hex: String = measurement.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measurements_are_sha256_in_manifest_syntax() {
+        // The SHA-256 of "abc" (FIPS 180-2, appendix B.1).
+        assert_eq!(
+            measurement_text(&measure(b"abc")),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
