@@ -50,7 +50,10 @@ struct MemoryLimits {
 pub fn run(args: InspectArgs) -> Result<ExitCode> {
     let bytes = std::fs::read(&args.module)
         .with_context(|| format!("cannot read {}", args.module.display()))?;
-    let wasm = wat::parse_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", args.module.display()))?;
+    let wasm = wat::parse_bytes(&bytes).map_err(|mut e| {
+        e.set_path(&args.module);
+        anyhow!("{}: {e}", args.module.display())
+    })?;
     // Plain memory: inspecting needs no frame pool.
     let engine = Engine::new(Config {
         memory: MemoryBackend::Plain,
@@ -60,7 +63,7 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
     let module = Module::new(&engine, &wasm)
         .with_context(|| format!("cannot load {}", args.module.display()))?;
     let memories = memories(&wasm)?;
-    print!("{}", describe(&args.module, &bytes, &module, &memories));
+    crate::emit(&describe(&args.module, &bytes, &module, &memories))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -18,6 +18,8 @@ use clap::Args;
 use waven_platform::manifest::Manifest;
 use waven_platform::run::{self, Options, Report};
 
+use crate::emit;
+
 /// Arguments of `waven platform`.
 #[derive(Args, Debug)]
 pub struct PlatformArgs {
@@ -41,9 +43,9 @@ pub fn run(args: PlatformArgs) -> Result<ExitCode> {
     };
     let report = run::run(&manifest, &options)?;
     if args.json {
-        println!("{}", report.to_json());
+        emit(&format!("{}\n", report.to_json()))?;
     } else {
-        print!("{}", summary(&report));
+        emit(&summary(&report))?;
     }
     Ok(if report.success {
         ExitCode::SUCCESS

@@ -647,3 +647,37 @@ fn inspect_lists_the_waven_functions_a_module_uses() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).starts_with("error: cannot read /surely/missing.wasm"));
 }
+
+#[test]
+fn the_shipped_examples_run() {
+    // examples/*.toml as shipped, with examples/build/ filled by the build
+    // above instead of examples/build.sh.
+    let dir = scratch("examples");
+    std::fs::create_dir(dir.join("build")).unwrap();
+    for name in ["producer", "consumer", "attacker", "pingpong"] {
+        std::fs::copy(guest(name), dir.join(format!("build/{name}.wasm"))).unwrap();
+    }
+    for file in ["sharing.toml", "attack.toml", "pingpong.toml", "secret.txt"] {
+        std::fs::copy(root().join("examples").join(file), dir.join(file)).unwrap();
+    }
+    let out = platform(&dir.join("sharing.toml"), &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains(&format!("[consumer] consumer: message: \"{MESSAGE}\"\n")));
+    let out = platform(&dir.join("attack.toml"), &["--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(tenant(&report, "attacker")["outcome"]["code"], 0);
+    assert!(text(&out.stderr).contains("[attacker] attacker: every attempt was refused\n"));
+    let out = platform(&dir.join("pingpong.toml"), &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("[ping] ping: 5 rounds played\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[pong] pong: 5 rounds played\n"),
+        "{stdout}"
+    );
+}

@@ -380,7 +380,10 @@ impl Platform {
         let pages = record.region.size().div_ceil(1 << 16);
         let addr = space.grow(pages).map_err(|e| e.errno())? << 16;
         if record.owner != Owner::Instance(instance.to_string()) {
-            record.region.grant(space.id(), allowed).map_err(|e| e.errno())?;
+            record
+                .region
+                .grant(space.id(), allowed)
+                .map_err(|e| e.errno())?;
         }
         space
             .map_region(&record.region, addr, rights)

@@ -30,7 +30,9 @@ pub enum Output {
     Discard,
     /// Given to this function, one call per write, in the order the guest
     /// writes (for example to prefix each line with the instance's name).
-    /// The function must not block for long: the guest waits for it.
+    /// The function must not block for long: the guest waits for it. The
+    /// guest sees the stream as a character device, as with
+    /// [`Output::Inherit`], so that C programs line-buffer their output.
     #[allow(clippy::type_complexity)] // spelled out: this crate's API has no alias for it
     Callback(Arc<dyn Fn(&[u8]) + Send + Sync>),
 }
@@ -155,9 +157,12 @@ impl OutputSink {
         }
     }
 
-    /// Whether the stream is the host's own stdout or stderr.
+    /// Whether the guest sees the stream as a character device (a
+    /// terminal): the host's own stdout or stderr, or a callback, which
+    /// is line-oriented, so that C programs line-buffer what they print
+    /// and each line reaches the callback when it is written.
     pub(crate) fn is_inherited(&self) -> bool {
-        matches!(self.output, Output::Inherit)
+        matches!(self.output, Output::Inherit | Output::Callback(_))
     }
 }
 
@@ -203,7 +208,7 @@ mod tests {
         };
         sink.write(b"one\ntw").unwrap();
         sink.write(b"o\n").unwrap();
-        assert!(!sink.is_inherited());
+        assert!(sink.is_inherited()); // a character device for the guest
         assert_eq!(
             *seen.lock().unwrap(),
             [b"one\ntw".to_vec(), b"o\n".to_vec()]

@@ -24,9 +24,8 @@
 //!   runs but is refused the region (`EACCES`).
 //! * **Regions of the manifest** are created by the host and filled from
 //!   their `contents` file before anything runs. The registry's
-//!   [`Owner::Instance`](crate::registry::Owner::Instance) is only for
-//!   regions an instance shares from its own pages, so every manifest region
-//!   is host-owned in the registry. When the manifest names a tenant as the
+//!   [`Owner::Instance`] is only for regions an instance shares from its
+//!   own pages, so every manifest region is host-owned in the registry. When the manifest names a tenant as the
 //!   owner, the report shows that tenant as the owner and the tenant gets
 //!   access with the region's `max_rights` (not listed among the grants),
 //!   but it cannot grant or revoke the region itself: its grants are the

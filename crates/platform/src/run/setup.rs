@@ -99,7 +99,10 @@ impl Setup {
         let bytes = std::fs::read(&tenant.module)
             .map_err(|error| module_error(format!("cannot read: {error}")))?;
         let measurement = measure(&bytes);
-        let wasm = wat::parse_bytes(&bytes).map_err(|error| module_error(error.to_string()))?;
+        let wasm = wat::parse_bytes(&bytes).map_err(|mut error| {
+            error.set_path(&tenant.module);
+            module_error(error.to_string())
+        })?;
         let module =
             Module::new(&self.engine, &wasm).map_err(|error| module_error(error.to_string()))?;
         self.platform
