@@ -19,8 +19,13 @@ pub(crate) struct ValueStack {
 impl ValueStack {
     /// A stack of `len` cells.
     pub(crate) fn new(cells: Vec<u64>, len: usize) -> ValueStack {
-        let mut cells = cells;
-        cells.resize(len, 0);
+        // A fresh stack comes zeroed from the allocator (`vec!` of zeros),
+        // so its pages cost nothing until a deep call touches them.
+        let cells = if cells.len() >= len {
+            cells
+        } else {
+            vec![0; len]
+        };
         ValueStack {
             cells: cells.into_boxed_slice(),
         }
