@@ -13,6 +13,7 @@
 //! `waven inspect MODULE` lists a module's imports, exports and memories
 //! and the `waven` ABI functions it uses.
 
+mod demo;
 mod inspect;
 mod invoke;
 mod platform;
@@ -39,6 +40,8 @@ enum Command {
     Platform(platform::PlatformArgs),
     /// Show a module's imports, exports, memories and the waven ABI functions it uses.
     Inspect(inspect::InspectArgs),
+    /// Run a shipped demo on embedded defaults (marketplace, faas).
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Platform(args) => platform::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     match outcome {
         Ok(code) => code,
