@@ -332,26 +332,8 @@ impl Platform {
         addr: u64,
         rights: Rights,
     ) -> Result<(), Errno> {
-        let state = self.lock();
-        let record = state.regions.get(region).ok_or(Errno::ENOENT)?;
-        let allowed = Self::allowed(&state, record, instance)?;
-        if rights > allowed {
-            return Err(Errno::EACCES);
-        }
-        let space = state
-            .instances
-            .get(instance)
-            .and_then(|r| r.space.clone())
-            .ok_or(Errno::ENOENT)?;
-        if record.owner != Owner::Instance(instance.to_string()) {
-            record
-                .region
-                .grant(space.id(), allowed)
-                .map_err(|e| e.errno())?;
-        }
-        space
-            .map_region(&record.region, addr, rights)
-            .map_err(|e| e.errno())
+        self.map_to(instance, region, Some(addr), rights)
+            .map(|_| ())
     }
 
     /// Maps `region` at the end of `instance`'s memory, growing it by as
@@ -363,6 +345,17 @@ impl Platform {
     ///
     /// As [`Platform::map`], and `ENOMEM` if the memory cannot grow.
     pub fn map_at_end(&self, instance: &str, region: &str, rights: Rights) -> Result<u64, Errno> {
+        self.map_to(instance, region, None, rights)
+    }
+
+    /// Maps at `addr`, or (`None`) at the end of a memory grown for it.
+    fn map_to(
+        &self,
+        instance: &str,
+        region: &str,
+        addr: Option<u64>,
+        rights: Rights,
+    ) -> Result<u64, Errno> {
         let state = self.lock();
         let record = state.regions.get(region).ok_or(Errno::ENOENT)?;
         let allowed = Self::allowed(&state, record, instance)?;
@@ -374,11 +367,16 @@ impl Platform {
             .get(instance)
             .and_then(|r| r.space.clone())
             .ok_or(Errno::ENOENT)?;
-        if space.maps_region(record.region.id()) {
-            return Err(Errno::EBUSY);
-        }
-        let pages = record.region.size().div_ceil(1 << 16);
-        let addr = space.grow(pages).map_err(|e| e.errno())? << 16;
+        let addr = match addr {
+            Some(addr) => addr,
+            None => {
+                if space.maps_region(record.region.id()) {
+                    return Err(Errno::EBUSY);
+                }
+                let pages = record.region.size().div_ceil(1 << 16);
+                space.grow(pages).map_err(|e| e.errno())? << 16
+            }
+        };
         if record.owner != Owner::Instance(instance.to_string()) {
             record
                 .region
