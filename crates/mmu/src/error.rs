@@ -34,6 +34,25 @@ impl Errno {
     pub const EPERM: Errno = Errno(63);
 }
 
+impl Errno {
+    /// The errno's symbolic name (`"EACCES"`), for the errnos the ABI uses.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Errno::EACCES => "EACCES",
+            Errno::EBADF => "EBADF",
+            Errno::EBUSY => "EBUSY",
+            Errno::EEXIST => "EEXIST",
+            Errno::EFAULT => "EFAULT",
+            Errno::EINVAL => "EINVAL",
+            Errno::ENOENT => "ENOENT",
+            Errno::ENOMEM => "ENOMEM",
+            Errno::ENOSYS => "ENOSYS",
+            Errno::EPERM => "EPERM",
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "errno {}", self.0)

@@ -173,20 +173,10 @@ pub(crate) fn rights(spec: RightsSpec) -> Rights {
 
 /// An errno with its name.
 pub(crate) fn errno_text(errno: Errno) -> String {
-    let name = match errno {
-        Errno::EACCES => "EACCES",
-        Errno::EBADF => "EBADF",
-        Errno::EBUSY => "EBUSY",
-        Errno::EEXIST => "EEXIST",
-        Errno::EFAULT => "EFAULT",
-        Errno::EINVAL => "EINVAL",
-        Errno::ENOENT => "ENOENT",
-        Errno::ENOMEM => "ENOMEM",
-        Errno::ENOSYS => "ENOSYS",
-        Errno::EPERM => "EPERM",
-        _ => return errno.to_string(),
-    };
-    format!("{name} ({})", errno.0)
+    match errno.name() {
+        Some(name) => format!("{name} ({})", errno.0),
+        None => errno.to_string(),
+    }
 }
 
 /// The code measurement of a module file's bytes: their SHA-256.

@@ -190,18 +190,8 @@ impl GuestInstance {
 
 /// An errno with its name: `EACCES (2)`.
 pub fn errno_name(errno: Errno) -> String {
-    let name = match errno {
-        Errno::EACCES => "EACCES",
-        Errno::EBADF => "EBADF",
-        Errno::EBUSY => "EBUSY",
-        Errno::EEXIST => "EEXIST",
-        Errno::EFAULT => "EFAULT",
-        Errno::EINVAL => "EINVAL",
-        Errno::ENOENT => "ENOENT",
-        Errno::ENOMEM => "ENOMEM",
-        Errno::ENOSYS => "ENOSYS",
-        Errno::EPERM => "EPERM",
-        _ => return errno.to_string(),
-    };
-    format!("{name} ({})", errno.0)
+    match errno.name() {
+        Some(name) => format!("{name} ({})", errno.0),
+        None => errno.to_string(),
+    }
 }
