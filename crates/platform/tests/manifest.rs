@@ -84,11 +84,18 @@ const HASH: &str = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDD
 #[test]
 fn full_manifest() {
     let fx = Fixture::new("full");
+    // The enclave profile has no plain backend (a test below checks that).
+    let memory = if waven_runtime::ENCLAVE_PROFILE {
+        "virtual"
+    } else {
+        "plain"
+    };
     let text = format!(
         r#"# A data marketplace.
 frame_budget = "256MiB"
+host_heap = "96MiB"
 engine = "interp"
-memory = "plain"
+memory = "{memory}"
 run = "pipeline"
 order = ["analyst", "provider"]
 
@@ -151,8 +158,13 @@ allow = true
     }
     let expected = Manifest {
         frame_budget: 256 << 20,
+        host_heap: Some(96 << 20),
         engine: EngineKind::Interp,
-        memory: MemoryKind::Plain,
+        memory: if waven_runtime::ENCLAVE_PROFILE {
+            MemoryKind::Virtual
+        } else {
+            MemoryKind::Plain
+        },
         run: RunMode::Pipeline,
         order: vec!["analyst".into(), "provider".into()],
         tenants: vec![
@@ -245,6 +257,9 @@ fn defaults() {
     assert_eq!(manifest.order, ["provider", "analyst"]);
     assert_eq!(manifest.policy, Policy::default());
     assert!(manifest.regions.is_empty() && manifest.grants.is_empty());
+    // No host_heap: 64 MiB plus 16 MiB for each of the two tenants.
+    assert_eq!(manifest.host_heap, None);
+    assert_eq!(manifest.host_heap_bytes(), 96 << 20);
     // An integer size, and the whole budget used by one region.
     let text = format!(
         "frame_budget = 8192\n{}",
@@ -328,7 +343,7 @@ fn unknown_fields() {
     fx.fails(
         &format!("frame_bugdet = 4096\n{TENANTS}"),
         "1:1",
-        "unknown field `frame_bugdet`, expected one of `frame_budget`, `engine`, `memory`, `run`, `order`, `tenant`, `region`, `grant`, `policy`",
+        "unknown field `frame_bugdet`, expected one of `frame_budget`, `host_heap`, `engine`, `memory`, `run`, `order`, `tenant`, `region`, `grant`, `policy`",
     );
     fx.fails(
         &with_tenants("entrypoint = \"main\"\n"),
@@ -545,6 +560,47 @@ fn bad_sizes() {
         "1:16",
         "invalid size `lots`: expected a number of bytes, optionally followed by KiB, MiB or GiB",
     );
+}
+
+#[test]
+fn host_heap_is_a_positive_multiple_of_the_page_size() {
+    let fx = Fixture::new("host_heap");
+    let manifest = fx
+        .parse(&format!("host_heap = \"1GiB\"\n{TENANTS}"))
+        .unwrap();
+    assert_eq!(manifest.host_heap_bytes(), 1 << 30);
+    fx.fails(
+        &format!("host_heap = 5000\n{TENANTS}"),
+        "1:13",
+        "host_heap 5000 is not a multiple of 4096 (the page size)",
+    );
+    fx.fails(
+        &format!("host_heap = 0\n{TENANTS}"),
+        "1:13",
+        "host_heap must be greater than 0",
+    );
+}
+
+#[test]
+fn the_enclave_profile_refuses_plain_memory_and_other_engines() {
+    let fx = Fixture::new("enclave");
+    let plain = format!("memory = \"plain\"\n{TENANTS}");
+    let jit = format!("engine = \"jit\"\n{TENANTS}");
+    if waven_runtime::ENCLAVE_PROFILE {
+        fx.fails(
+            &plain,
+            "1:10",
+            "the enclave profile has no \"plain\" memory backend: its memory would lie outside the frame pool",
+        );
+        fx.fails(
+            &jit,
+            "1:10",
+            "engine `jit` is not available: the enclave profile runs no code generated at run time, only \"interp\"",
+        );
+    } else {
+        assert_eq!(fx.parse(&plain).unwrap().memory, MemoryKind::Plain);
+        fx.fails(&jit, "1:10", "unknown engine `jit`: expected \"interp\"");
+    }
 }
 
 #[test]
@@ -835,9 +891,13 @@ fn pipeline_order_is_a_permutation() {
 fn unknown_choices() {
     let fx = Fixture::new("choices");
     fx.fails(
-        &format!("engine = \"jit\"\n{TENANTS}"),
+        &format!("engine = \"fast\"\n{TENANTS}"),
         "1:10",
-        "unknown engine `jit`: expected \"interp\"",
+        &if waven_runtime::ENCLAVE_PROFILE {
+            "engine `fast` is not available: the enclave profile runs no code generated at run time, only \"interp\"".to_owned()
+        } else {
+            "unknown engine `fast`: expected \"interp\"".to_owned()
+        },
     );
     fx.fails(
         &format!("memory = \"paged\"\n{TENANTS}"),

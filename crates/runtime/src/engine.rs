@@ -67,10 +67,18 @@ pub struct Engine {
 impl Engine {
     /// An engine with `config`.
     ///
+    /// With the `enclave` feature, every memory's maximum is capped at the
+    /// frame budget (its translation tables are sized for that, and
+    /// `memory.grow` beyond it fails), and the plain backend, whose memory
+    /// lies outside the frame pool, is refused.
+    ///
     /// # Errors
     ///
-    /// [`Error::Memory`] if the frame pool cannot be reserved.
+    /// [`Error::Memory`] if the frame pool cannot be reserved;
+    /// [`Error::Unsupported`] for the plain backend in the enclave profile.
     pub fn new(config: Config) -> Result<Engine, Error> {
+        #[cfg(feature = "enclave")]
+        let config = enclave_config(config)?;
         let pool = FramePool::new(match config.memory {
             MemoryBackend::Virtual => config.frame_budget,
             MemoryBackend::Plain => 0,
@@ -90,4 +98,22 @@ impl Engine {
     pub fn frame_pool(&self) -> &FramePool {
         &self.pool
     }
+}
+
+/// Whether this build is the enclave profile (the `enclave` feature).
+pub const ENCLAVE_PROFILE: bool = cfg!(feature = "enclave");
+
+/// `config` as the enclave profile allows it.
+#[cfg(feature = "enclave")]
+fn enclave_config(mut config: Config) -> Result<Config, Error> {
+    if config.memory == MemoryBackend::Plain {
+        return Err(Error::Unsupported(
+            "the plain memory backend keeps guest memory outside the frame pool; \
+             the enclave profile allows only virtual memory"
+                .to_owned(),
+        ));
+    }
+    let budget = config.frame_budget;
+    config.max_memory_bytes = Some(config.max_memory_bytes.map_or(budget, |m| m.min(budget)));
+    Ok(config)
 }

@@ -39,7 +39,7 @@ mod store;
 mod translate;
 mod value;
 
-pub use engine::{Config, Engine, MemoryBackend};
+pub use engine::{Config, Engine, MemoryBackend, ENCLAVE_PROFILE};
 pub use error::{Error, Trap, TrapKind};
 pub use func::{Caller, HostFunc};
 pub use linker::Linker;

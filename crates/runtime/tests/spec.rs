@@ -353,7 +353,14 @@ fn main() {
         if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
             continue;
         }
-        for backend in [MemoryBackend::Virtual, MemoryBackend::Plain] {
+        // The enclave profile has no plain backend (its memory would lie
+        // outside the frame pool).
+        let backends: &[MemoryBackend] = if waven_runtime::ENCLAVE_PROFILE {
+            &[MemoryBackend::Virtual]
+        } else {
+            &[MemoryBackend::Virtual, MemoryBackend::Plain]
+        };
+        for &backend in backends {
             let tally = run_script(&name, test.raw(), backend);
             println!(
                 "{name} [{}]: {} passed, {} failed, {} not run",

@@ -15,6 +15,11 @@
 //! # Bytes of guest memory (the frame pool): an integer, or a string with a
 //! # KiB, MiB or GiB suffix. A positive multiple of 4096. Default "1GiB".
 //! frame_budget = "256MiB"
+//! # Bytes of host heap for the enclave profile (translation tables,
+//! # interpreter stacks, modules), reserved at start-up together with the
+//! # frame pool. Same syntax as frame_budget. Only the enclave build uses
+//! # it. Default: 64MiB plus 16MiB per tenant.
+//! host_heap = "160MiB"
 //! # The execution engine: only "interp" for now (the default).
 //! engine = "interp"
 //! # The memory backend: "virtual" (the software MMU, the default) or "plain".
@@ -112,6 +117,14 @@ pub const MAX_REGION_SIZE: u64 = 1 << 32;
 /// The frame budget when the manifest gives none (1 GiB).
 pub const DEFAULT_FRAME_BUDGET: u64 = 1 << 30;
 
+/// The host heap of a manifest without `host_heap`: this much, plus
+/// [`HOST_HEAP_PER_TENANT`] per tenant.
+pub const DEFAULT_HOST_HEAP_BASE: u64 = 64 << 20;
+
+/// The host heap added per tenant by default: an interpreter stack (8 MiB)
+/// plus room for translation tables and the module.
+pub const HOST_HEAP_PER_TENANT: u64 = 16 << 20;
+
 /// The name that stands for the host in `owner` and `policy.rule.from`; no
 /// tenant may have it.
 pub const HOST: &str = "host";
@@ -126,6 +139,9 @@ pub struct Manifest {
     /// Bytes of guest memory available to all tenants and regions: a
     /// positive multiple of [`PAGE_SIZE`].
     pub frame_budget: u64,
+    /// Bytes of host heap the enclave profile reserves at start-up, if the
+    /// manifest says; see [`Manifest::host_heap_bytes`].
+    pub host_heap: Option<u64>,
     /// The execution engine.
     pub engine: EngineKind,
     /// The memory backend.
@@ -370,6 +386,14 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 impl Manifest {
+    /// The host heap the enclave profile reserves: `host_heap` if given,
+    /// else [`DEFAULT_HOST_HEAP_BASE`] plus [`HOST_HEAP_PER_TENANT`] per
+    /// tenant.
+    pub fn host_heap_bytes(&self) -> u64 {
+        self.host_heap
+            .unwrap_or(DEFAULT_HOST_HEAP_BASE + HOST_HEAP_PER_TENANT * self.tenants.len() as u64)
+    }
+
     /// Parses and validates a manifest. Relative paths are resolved against
     /// `base_dir` (itself made absolute against the current directory), and
     /// the files and directories named must exist. Errors carry the path

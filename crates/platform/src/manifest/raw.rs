@@ -11,6 +11,7 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawManifest {
     pub frame_budget: Option<Spanned<RawSize>>,
+    pub host_heap: Option<Spanned<RawSize>>,
     pub engine: Option<Spanned<String>>,
     pub memory: Option<Spanned<String>>,
     pub run: Option<Spanned<String>>,

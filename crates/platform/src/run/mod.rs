@@ -57,6 +57,7 @@ mod setup;
 mod tenant;
 
 use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 pub use output::{print_prefixed, LineSink, Stream, MAX_LINE};
@@ -70,6 +71,21 @@ use crate::registry::{Owner, Platform};
 use setup::Setup;
 use tenant::Prepared;
 
+/// A point in a run that a host may want to see (for example to check,
+/// with `strace`, that guests run without the process mapping memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Everything is reserved, loaded, instantiated and (for a parallel
+    /// run) every tenant's thread exists; no guest code has run yet.
+    StartupComplete,
+    /// Every guest has returned, trapped or exited; its instance is gone.
+    /// Threads have not exited yet.
+    GuestsFinished,
+}
+
+/// Called at each [`Phase`] of a run, on the thread that called [`run`].
+pub type PhaseHook = Arc<dyn Fn(Phase) + Send + Sync>;
+
 /// How to run a manifest.
 #[derive(Clone)]
 pub struct Options {
@@ -78,6 +94,8 @@ pub struct Options {
     /// Whether to record each instance's memory map when it ends
     /// ([`TenantReport::memory_map`]).
     pub memory_maps: bool,
+    /// Called at the start and the end of the guests' part of the run.
+    pub phases: Option<PhaseHook>,
 }
 
 impl Default for Options {
@@ -87,6 +105,7 @@ impl Default for Options {
         Options {
             output: print_prefixed(false),
             memory_maps: false,
+            phases: None,
         }
     }
 }
@@ -160,10 +179,20 @@ pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
             &options.output,
         )?);
     }
+    let phase = |phase| {
+        if let Some(hook) = &options.phases {
+            hook(phase);
+        }
+    };
     let started = Instant::now();
     let tenants = match manifest.run {
-        RunMode::Parallel => run_parallel(prepared, &setup.platform, options.memory_maps),
-        RunMode::Pipeline => run_pipeline(prepared, &setup.platform, options.memory_maps),
+        RunMode::Parallel => run_parallel(prepared, &setup.platform, options.memory_maps, &phase),
+        RunMode::Pipeline => {
+            phase(Phase::StartupComplete);
+            let reports = run_pipeline(prepared, &setup.platform, options.memory_maps);
+            phase(Phase::GuestsFinished);
+            reports
+        }
     };
     let wall_ms = started.elapsed().as_secs_f64() * 1e3;
     // The modules hold their memory images (copy-on-write instantiation):
@@ -204,35 +233,94 @@ fn missing(name: &str) -> RunError {
 }
 
 /// Every tenant on its own thread, all at once.
-fn run_parallel(prepared: Vec<Prepared>, platform: &Platform, maps: bool) -> Vec<TenantReport> {
+///
+/// Every thread is created first and waits at a gate, so that a run
+/// creates no thread (and maps no thread stack) once guests execute; each
+/// thread waits again after sending its report, so that none exits before
+/// every guest has finished.
+fn run_parallel(
+    prepared: Vec<Prepared>,
+    platform: &Platform,
+    maps: bool,
+    phase: &dyn Fn(Phase),
+) -> Vec<TenantReport> {
+    let start = Gate::default();
+    let exit = Gate::default();
+    let mut reports: Vec<Option<TenantReport>> = Vec::with_capacity(prepared.len());
     std::thread::scope(|scope| {
-        let handles: Vec<_> = prepared
-            .into_iter()
-            .map(|tenant| {
-                let base = tenant.report_base();
-                let handle = std::thread::Builder::new()
-                    .name(format!("tenant {}", base.name))
-                    .spawn_scoped(scope, move || tenant.run(platform, maps));
-                (base, handle)
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|(base, handle)| {
-                let error = match handle {
-                    Ok(handle) => match handle.join() {
-                        Ok(report) => return report,
-                        Err(_) => "the host thread running the tenant panicked".to_owned(),
-                    },
-                    Err(error) => format!("cannot start a thread for the tenant: {error}"),
-                };
-                TenantReport {
-                    outcome: Outcome::Failed { error },
-                    ..base
+        let (sender, receiver) = mpsc::channel();
+        let mut threads = Vec::new();
+        for (index, tenant) in prepared.into_iter().enumerate() {
+            let base = tenant.report_base();
+            let sender = sender.clone();
+            let (start, exit) = (&start, &exit);
+            let spawned = std::thread::Builder::new()
+                .name(format!("tenant {}", base.name))
+                .spawn_scoped(scope, move || {
+                    start.wait();
+                    let report = tenant.run(platform, maps);
+                    // Dropping the sender (here, or by unwinding if the
+                    // tenant panicked) is what ends the receiver's loop.
+                    let _ = sender.send((index, report));
+                    drop(sender);
+                    exit.wait();
+                });
+            reports.push(None);
+            match spawned {
+                Ok(handle) => threads.push((index, base, handle)),
+                Err(error) => {
+                    let error = format!("cannot start a thread for the tenant: {error}");
+                    reports[index] = Some(failed(base, error));
                 }
-            })
-            .collect()
-    })
+            }
+        }
+        drop(sender);
+        phase(Phase::StartupComplete);
+        start.open();
+        for (index, report) in receiver {
+            reports[index] = Some(report);
+        }
+        phase(Phase::GuestsFinished);
+        exit.open();
+        for (index, base, handle) in threads {
+            if handle.join().is_err() || reports[index].is_none() {
+                let error = "the host thread running the tenant panicked".to_owned();
+                reports[index] = Some(failed(base, error));
+            }
+        }
+    });
+    reports.into_iter().flatten().collect()
+}
+
+fn failed(base: TenantReport, error: String) -> TenantReport {
+    TenantReport {
+        outcome: Outcome::Failed { error },
+        ..base
+    }
+}
+
+/// A one-way gate: threads wait until it is opened, once.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*open {
+            open = self
+                .opened
+                .wait(open)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn open(&self) {
+        *self.open.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.opened.notify_all();
+    }
 }
 
 /// One tenant after another; the first that does not exit 0 stops the rest.

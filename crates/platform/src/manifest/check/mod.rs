@@ -66,10 +66,30 @@ impl Checker<'_> {
             None => Some(DEFAULT_FRAME_BUDGET),
             Some(value) => self.frame_budget(value),
         };
+        let host_heap = raw
+            .host_heap
+            .as_ref()
+            .and_then(|v| self.page_multiple("host_heap", v));
         let engine = raw.engine.as_ref().map_or(Some(EngineKind::Interp), |v| {
+            if waven_runtime::ENCLAVE_PROFILE && v.get_ref() != "interp" {
+                let message = format!(
+                    "engine `{}` is not available: the enclave profile runs no code generated \
+                     at run time, only \"interp\"",
+                    v.get_ref()
+                );
+                self.error(v.span(), message);
+                return None;
+            }
             self.choice("engine", v, &[("interp", EngineKind::Interp)])
         });
         let memory = raw.memory.as_ref().map_or(Some(MemoryKind::Virtual), |v| {
+            if waven_runtime::ENCLAVE_PROFILE && v.get_ref() == "plain" {
+                let message = "the enclave profile has no \"plain\" memory backend: its memory \
+                               would lie outside the frame pool"
+                    .to_owned();
+                self.error(v.span(), message);
+                return None;
+            }
             let options = [
                 ("virtual", MemoryKind::Virtual),
                 ("plain", MemoryKind::Plain),
@@ -109,6 +129,7 @@ impl Checker<'_> {
 
         Manifest {
             frame_budget: frame_budget.unwrap_or(DEFAULT_FRAME_BUDGET),
+            host_heap,
             engine: engine.unwrap_or(EngineKind::Interp),
             memory: memory.unwrap_or(MemoryKind::Virtual),
             run: run.unwrap_or(RunMode::Parallel),
@@ -122,17 +143,19 @@ impl Checker<'_> {
     }
 
     fn frame_budget(&mut self, value: &Spanned<RawSize>) -> Option<u64> {
-        let bytes = self.size("frame_budget", value)?;
+        self.page_multiple("frame_budget", value)
+    }
+
+    /// A size that must be a positive multiple of the page size.
+    fn page_multiple(&mut self, what: &str, value: &Spanned<RawSize>) -> Option<u64> {
+        let bytes = self.size(what, value)?;
         if bytes == 0 {
-            self.error(
-                value.span(),
-                "frame_budget must be greater than 0".to_owned(),
-            );
+            self.error(value.span(), format!("{what} must be greater than 0"));
             return None;
         }
         if bytes % PAGE_SIZE != 0 {
             let message =
-                format!("frame_budget {bytes} is not a multiple of {PAGE_SIZE} (the page size)");
+                format!("{what} {bytes} is not a multiple of {PAGE_SIZE} (the page size)");
             self.error(value.span(), message);
             return None;
         }
