@@ -14,6 +14,7 @@
 //! and the `waven` ABI functions it uses.
 
 mod demo;
+mod host_heap;
 mod inspect;
 mod invoke;
 mod platform;
@@ -44,13 +45,19 @@ enum Command {
     Demo(demo::DemoArgs),
 }
 
+/// The host heap of `inspect` and `demo` in the enclave profile.
+const OTHER_HOST_HEAP: u64 = 256 << 20;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => host_heap::reserve(args.host_heap).and_then(|()| run::run(args)),
+        // Reserves its host heap once the manifest says how much.
         Command::Platform(args) => platform::run(args),
-        Command::Inspect(args) => inspect::run(args),
-        Command::Demo(args) => demo::run(args),
+        Command::Inspect(args) => {
+            host_heap::reserve(OTHER_HOST_HEAP).and_then(|()| inspect::run(args))
+        }
+        Command::Demo(args) => host_heap::reserve(OTHER_HOST_HEAP).and_then(|()| demo::run(args)),
     };
     match outcome {
         Ok(code) => code,

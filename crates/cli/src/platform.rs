@@ -12,11 +12,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Args;
 use waven_platform::manifest::Manifest;
-use waven_platform::run::{self, Options, Report};
+use waven_platform::run::{self, Options, Phase, PhaseHook, Report};
 
 use crate::emit;
 
@@ -30,6 +31,11 @@ pub struct PlatformArgs {
     /// Show each instance's memory map when it ends.
     #[arg(long)]
     maps: bool,
+    /// Print `waven: start-up complete` on stderr before the first guest
+    /// instruction and `waven: guests finished` after the last, to bracket
+    /// the guests' part of the run (for example in an strace log).
+    #[arg(long)]
+    mark_phases: bool,
     /// The deployment manifest (TOML).
     manifest: PathBuf,
 }
@@ -37,9 +43,22 @@ pub struct PlatformArgs {
 /// Runs `waven platform`; returns the process exit status.
 pub fn run(args: PlatformArgs) -> Result<ExitCode> {
     let manifest = Manifest::load(&args.manifest)?;
+    crate::host_heap::reserve(manifest.host_heap_bytes())?;
+    let phases: Option<PhaseHook> = args.mark_phases.then(|| {
+        Arc::new(|phase| {
+            eprintln!(
+                "waven: {}",
+                match phase {
+                    Phase::StartupComplete => "start-up complete",
+                    Phase::GuestsFinished => "guests finished",
+                }
+            );
+        }) as PhaseHook
+    });
     let options = Options {
         output: run::print_prefixed(args.json),
         memory_maps: args.maps,
+        phases,
     };
     let report = run::run(&manifest, &options)?;
     if args.json {

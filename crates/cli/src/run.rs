@@ -14,11 +14,28 @@ use waven_wasi::{WasiCtx, WasiCtxBuilder};
 const TRAP_STATUS: u8 = 134;
 
 /// The execution engine.
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug)]
 pub enum EngineKind {
     /// The interpreter (no code generation; the engine for enclaves).
     Interp,
 }
+
+/// Parses `--engine`; any engine but the interpreter would generate code
+/// at run time, which the enclave profile rules out.
+pub fn parse_engine(name: &str) -> Result<EngineKind, String> {
+    match name {
+        "interp" => Ok(EngineKind::Interp),
+        _ if waven_runtime::ENCLAVE_PROFILE => Err(format!(
+            "engine `{name}` is not available: the enclave profile runs no code \
+             generated at run time, only `interp`"
+        )),
+        _ => Err(format!("unknown engine `{name}` (available: interp)")),
+    }
+}
+
+/// The host heap `waven run` reserves in the enclave profile unless told:
+/// 64 MiB plus 16 MiB for the one instance (as for a manifest).
+pub const DEFAULT_HOST_HEAP: u64 = 80 << 20;
 
 /// The memory backend.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -33,7 +50,7 @@ pub enum MemoryKind {
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Execution engine.
-    #[arg(long, value_enum, default_value = "interp")]
+    #[arg(long, value_parser = parse_engine, default_value = "interp")]
     engine: EngineKind,
     /// Memory backend.
     #[arg(long, value_enum, default_value = "virtual")]
@@ -58,6 +75,10 @@ pub struct RunArgs {
     /// budget).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     frame_budget: u64,
+    /// Bytes of host heap (tables, stacks, the module) reserved at start-up
+    /// in the enclave profile; ignored by other builds.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_HOST_HEAP)]
+    pub host_heap: u64,
     /// The module: a .wasm binary or a .wat text file.
     module: PathBuf,
     /// Arguments passed to the guest (or to the function given by --invoke).

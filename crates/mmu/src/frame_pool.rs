@@ -13,8 +13,13 @@
 //! host allocation, and a frame is zeroed when its last reference goes away,
 //! before it is put back on the free list. Nothing is requested from the
 //! host allocator after [`FramePool::new`].
+//!
+//! The chunks come from the operating system's allocator ([`System`]), not
+//! from the process's global allocator: in the enclave profile the global
+//! allocator is a fixed host heap for the runtime's own data, and guest
+//! memory is reserved beside it, once, at start-up.
 
-use std::alloc::{self, Layout};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -91,9 +96,9 @@ unsafe impl Sync for Chunk {}
 
 impl Drop for Chunk {
     fn drop(&mut self) {
-        // SAFETY: `base` came from `alloc_zeroed(self.layout)` in
+        // SAFETY: `base` came from `System.alloc_zeroed(self.layout)` in
         // `FramePool::new` and is freed exactly once, here.
-        unsafe { alloc::dealloc(self.base.as_ptr(), self.layout) }
+        unsafe { System.dealloc(self.base.as_ptr(), self.layout) }
     }
 }
 
@@ -117,7 +122,7 @@ impl FramePool {
             let layout = Layout::from_size_align(count * PAGE_SIZE, PAGE_SIZE)
                 .map_err(|_| MmuError::PoolReservation(budget_bytes))?;
             // SAFETY: `layout` has a non-zero size (count >= 1).
-            let base = unsafe { alloc::alloc_zeroed(layout) };
+            let base = unsafe { System.alloc_zeroed(layout) };
             let base = NonNull::new(base).ok_or(MmuError::PoolReservation(budget_bytes))?;
             chunks.push(Chunk { base, layout });
             left -= count;

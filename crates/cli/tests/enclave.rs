@@ -1,0 +1,273 @@
+//! The enclave profile (`--features enclave`) as an operator runs it: no
+//! memory is mapped, unmapped or protected while guests run and share
+//! memory (checked with `strace`), reservations that cannot be made stop
+//! waven before anything runs, and what an enclave cannot have (plain
+//! memory, run-time code generation, memory beyond the budget) is refused.
+#![cfg(feature = "enclave")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The system calls of strace's `%memory` class that change a mapping or
+/// the heap break.
+const MAPPING_CALLS: [&str; 7] = [
+    "mmap",
+    "munmap",
+    "mprotect",
+    "mremap",
+    "madvise",
+    "brk",
+    "pkey_mprotect",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn waven() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_waven"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("waven-enclave-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Builds the C guest examples into `dir` (needs clang for wasm32-wasi).
+fn build_guests(dir: &Path) {
+    let out = Command::new("sh")
+        .arg(root().join("guest/build.sh"))
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "guest/build.sh failed: {}",
+        text(&out.stderr)
+    );
+}
+
+/// What strace saw of one `waven platform --mark-phases` run.
+struct Trace {
+    output: Output,
+    /// Memory system calls before `start-up complete`.
+    before: Vec<String>,
+    /// Memory system calls between the two markers.
+    during: Vec<String>,
+    /// Other lines (writes) between the markers.
+    writes_during: usize,
+}
+
+fn trace_platform(manifest: &Path, log: &Path) -> Trace {
+    let output = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=%memory,write", "-o"])
+        .arg(log)
+        .arg(env!("CARGO_BIN_EXE_waven"))
+        .args(["platform", "--mark-phases"])
+        .arg(manifest)
+        .output()
+        .expect("strace runs (apt-get install strace)");
+    let log = std::fs::read_to_string(log).unwrap();
+    let (mut before, mut during, mut writes_during) = (Vec::new(), Vec::new(), 0);
+    let mut phase = 0;
+    for line in log.lines() {
+        if line.contains("start-up complete") {
+            phase = 1;
+            continue;
+        }
+        if line.contains("guests finished") {
+            phase = 2;
+            continue;
+        }
+        let call = line.split_whitespace().nth(1).unwrap_or("");
+        let is_mapping = MAPPING_CALLS
+            .iter()
+            .any(|name| call.starts_with(&format!("{name}(")));
+        match (phase, is_mapping) {
+            (0, true) => before.push(line.to_owned()),
+            (1, true) => during.push(line.to_owned()),
+            (1, false) => writes_during += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(phase, 2, "both markers in the strace log:\n{log}");
+    Trace {
+        output,
+        before,
+        during,
+        writes_during,
+    }
+}
+
+fn assert_quiet(trace: &Trace, what: &str) {
+    assert!(
+        trace.output.status.success(),
+        "{what}: waven failed:\n{}{}",
+        text(&trace.output.stdout),
+        text(&trace.output.stderr)
+    );
+    // strace saw memory calls at all (the reservations at start-up), and
+    // the guests did run between the markers (their output lines).
+    assert!(
+        !trace.before.is_empty(),
+        "{what}: no memory call traced at all"
+    );
+    assert!(
+        trace.writes_during > 0,
+        "{what}: no guest output between the markers"
+    );
+    assert!(
+        trace.during.is_empty(),
+        "{what}: memory system calls while guests ran:\n{}",
+        trace.during.join("\n")
+    );
+}
+
+#[test]
+fn guests_run_and_share_without_memory_system_calls() {
+    let dir = scratch("strace");
+    // The marketplace: data lent read-only to analysts, results shared
+    // back, an attacker refused; tenants one after another.
+    let marketplace = trace_platform(
+        &root().join("examples/marketplace.toml"),
+        &dir.join("marketplace.log"),
+    );
+    assert_quiet(&marketplace, "marketplace (pipeline)");
+    let stdout = text(&marketplace.output.stdout);
+    assert!(stdout.contains("[consumer]"), "{stdout}");
+
+    // Four tenants at once on threads: a producer sharing a page with a
+    // consumer, and two players passing a ball through a shared page
+    // with wait/notify.
+    build_guests(&dir);
+    let manifest = dir.join("parallel.toml");
+    std::fs::write(
+        &manifest,
+        r#"frame_budget = "64MiB"
+run = "parallel"
+
+[[tenant]]
+name = "producer"
+module = "producer.wasm"
+args = ["consumer"]
+
+[[tenant]]
+name = "consumer"
+module = "consumer.wasm"
+
+[[tenant]]
+name = "ping"
+module = "pingpong.wasm"
+args = ["ping", "50"]
+
+[[tenant]]
+name = "pong"
+module = "pingpong.wasm"
+args = ["pong", "50"]
+"#,
+    )
+    .unwrap();
+    let parallel = trace_platform(&manifest, &dir.join("parallel.log"));
+    assert_quiet(&parallel, "producer/consumer and ping/pong (parallel)");
+    let stdout = text(&parallel.output.stdout);
+    assert!(
+        stdout.contains("[consumer]") && stdout.contains("[pong]"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn run_wat(dir: &Path, wat: &str, flags: &[&str], invoke: Option<&str>) -> Output {
+    let module = dir.join("m.wat");
+    std::fs::write(&module, wat).unwrap();
+    let mut command = waven();
+    command.arg("run").args(flags);
+    if let Some(name) = invoke {
+        command.args(["--invoke", name]);
+    }
+    command.arg(&module).output().unwrap()
+}
+
+const EMPTY: &str = r#"(module (memory 1) (func (export "_start")))"#;
+
+#[test]
+fn reservations_that_fail_stop_waven_before_anything_runs() {
+    let dir = scratch("reserve");
+    let out = run_wat(&dir, EMPTY, &["--host-heap", "1099511627776000"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot reserve the host heap of"),
+        "{stderr}"
+    );
+
+    let out = run_wat(&dir, EMPTY, &["--host-heap", "4096"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("too small"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run_wat(&dir, EMPTY, &["--frame-budget", "1099511627776000"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot create the engine"),
+        "{stderr}"
+    );
+
+    let out = run_wat(&dir, EMPTY, &[], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn plain_memory_and_code_generation_are_refused() {
+    let dir = scratch("refused");
+    let out = run_wat(&dir, EMPTY, &["--memory", "plain"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the enclave profile allows only virtual memory"),
+        "{stderr}"
+    );
+
+    let out = run_wat(&dir, EMPTY, &["--engine", "jit"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "engine `jit` is not available: the enclave profile runs no code generated at run time"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn memory_cannot_grow_beyond_the_frame_budget() {
+    let dir = scratch("grow");
+    // 4 MiB of frames = 64 Wasm pages: growing a 1-page memory by 63 works,
+    // by one more fails (memory.grow returns -1), and the guest goes on.
+    let wat = r#"(module (memory 1)
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+    let module = dir.join("grow.wat");
+    std::fs::write(&module, wat).unwrap();
+    let grow = |pages: &str| {
+        let out = waven()
+            .args(["run", "--frame-budget", "4194304", "--invoke", "grow"])
+            .arg(&module)
+            .arg(pages)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(grow("63"), "1");
+    assert_eq!(grow("64"), "-1");
+}
