@@ -81,10 +81,39 @@ struct FreeList {
     next_fresh: u32,
 }
 
-/// One zeroed host allocation of `layout.size() / PAGE_SIZE` frames.
+/// One zeroed host allocation holding a run of page-aligned frames.
 struct Chunk {
+    /// The first frame: `allocation` rounded up to the page size.
     base: NonNull<u8>,
+    /// What the system allocator returned, for `dealloc`.
+    allocation: NonNull<u8>,
     layout: Layout,
+}
+
+impl Chunk {
+    /// A zeroed chunk of `count` frames, or `None` if the host refuses.
+    ///
+    /// The allocation asks for the allocator's minimum alignment and one
+    /// page more than needed, then starts at the first page boundary in
+    /// it: with that alignment a large zeroed request is served by
+    /// `calloc`, i.e. fresh zero pages from the kernel that cost nothing
+    /// until touched. (A page-aligned zeroed request would be allocated
+    /// and then zeroed byte by byte, committing the whole budget.)
+    fn new(count: usize) -> Option<Chunk> {
+        let size = count.checked_mul(PAGE_SIZE)?.checked_add(PAGE_SIZE)?;
+        let layout = Layout::from_size_align(size, 16).ok()?;
+        // SAFETY: `layout` has a non-zero size.
+        let allocation = NonNull::new(unsafe { System.alloc_zeroed(layout) })?;
+        let offset = allocation.as_ptr().align_offset(PAGE_SIZE);
+        // SAFETY: `offset < PAGE_SIZE`, and the allocation is PAGE_SIZE
+        // bytes longer than the `count` frames that start there.
+        let base = unsafe { allocation.add(offset) };
+        Some(Chunk {
+            base,
+            allocation,
+            layout,
+        })
+    }
 }
 
 // SAFETY: a chunk is plain memory owned by the pool; which thread touches
@@ -96,9 +125,9 @@ unsafe impl Sync for Chunk {}
 
 impl Drop for Chunk {
     fn drop(&mut self) {
-        // SAFETY: `base` came from `System.alloc_zeroed(self.layout)` in
-        // `FramePool::new` and is freed exactly once, here.
-        unsafe { System.dealloc(self.base.as_ptr(), self.layout) }
+        // SAFETY: `allocation` came from `System.alloc_zeroed(self.layout)`
+        // in `Chunk::new` and is freed exactly once, here.
+        unsafe { System.dealloc(self.allocation.as_ptr(), self.layout) }
     }
 }
 
@@ -119,12 +148,7 @@ impl FramePool {
         let mut left = frames;
         while left > 0 {
             let count = left.min(FRAMES_PER_CHUNK);
-            let layout = Layout::from_size_align(count * PAGE_SIZE, PAGE_SIZE)
-                .map_err(|_| MmuError::PoolReservation(budget_bytes))?;
-            // SAFETY: `layout` has a non-zero size (count >= 1).
-            let base = unsafe { System.alloc_zeroed(layout) };
-            let base = NonNull::new(base).ok_or(MmuError::PoolReservation(budget_bytes))?;
-            chunks.push(Chunk { base, layout });
+            chunks.push(Chunk::new(count).ok_or(MmuError::PoolReservation(budget_bytes))?);
             left -= count;
         }
         // The bookkeeping is reserved up front too, and fallibly: a budget
