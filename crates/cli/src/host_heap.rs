@@ -11,8 +11,8 @@
 //! Guest frames are not in this heap: the frame pool reserves them beside
 //! it (see `waven_mmu::FramePool`).
 //!
-//! Without the feature, [`reserve`] does nothing and the system allocator
-//! is used.
+//! Without the feature (and in this crate's unit tests), [`reserve`]
+//! does nothing and the system allocator is used.
 
 /// Reserves `bytes` of host heap for the rest of the process (enclave
 /// profile; a no-op otherwise).
@@ -21,16 +21,18 @@
 ///
 /// When the operating system refuses the reservation, or a heap was
 /// already reserved.
-#[cfg(not(feature = "enclave"))]
+#[cfg(any(not(feature = "enclave"), test))]
 pub fn reserve(bytes: u64) -> anyhow::Result<()> {
     let _ = bytes;
     Ok(())
 }
 
-#[cfg(feature = "enclave")]
+// Unit tests of this crate run in the test harness's process, which keeps
+// the system allocator; the tests in `tests/` run the real binary.
+#[cfg(all(feature = "enclave", not(test)))]
 pub use arena::reserve;
 
-#[cfg(feature = "enclave")]
+#[cfg(all(feature = "enclave", not(test)))]
 mod arena {
     use std::alloc::{GlobalAlloc, Layout, System};
     use std::sync::atomic::{AtomicBool, Ordering};

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use waven_runtime::{Config, Engine, ExternType, MemoryBackend, Module};
+use waven_runtime::{Config, Engine, ExternType, Module};
 
 /// Every function of the `waven` import module (DESIGN.md section 4), in
 /// the order of the design's table.
@@ -54,9 +54,9 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
         e.set_path(&args.module);
         anyhow!("{}: {e}", args.module.display())
     })?;
-    // Plain memory: inspecting needs no frame pool.
+    // Inspecting instantiates nothing: an empty frame pool will do.
     let engine = Engine::new(Config {
-        memory: MemoryBackend::Plain,
+        frame_budget: 0,
         ..Config::default()
     })
     .context("cannot create the engine")?;
@@ -215,7 +215,7 @@ mod tests {
         )
         .unwrap();
         let engine = Engine::new(Config {
-            memory: MemoryBackend::Plain,
+            frame_budget: 0,
             ..Config::default()
         })
         .unwrap();

@@ -1755,6 +1755,9 @@ fn an_infinite_loop_is_stopped_by_fuel_while_another_tenant_finishes() {
 
 #[test]
 fn plain_memory_backend_returns_enosys_for_sharing_calls() {
+    if waven_runtime::ENCLAVE_PROFILE {
+        return; // no plain backend in the enclave profile
+    }
     let engine = engine_with(Config {
         memory: MemoryBackend::Plain,
         ..Config::default()

@@ -115,6 +115,9 @@ impl TableEntity {
         if new > self.maximum.unwrap_or(u32::MAX as u64) || new > MAX_TABLE_ENTRIES {
             return None;
         }
+        // A host heap that cannot hold the entries makes the grow fail
+        // (-1), as the spec allows, instead of aborting the process.
+        self.cells.try_reserve_exact(delta as usize).ok()?;
         self.cells.resize(new as usize, init);
         Some(old)
     }
@@ -471,8 +474,15 @@ impl Table {
         if initial > MAX_TABLE_ENTRIES {
             return Err(Error::Limit(format!("table of {initial} entries")));
         }
+        let mut cells = Vec::new();
+        if cells.try_reserve_exact(initial as usize).is_err() {
+            return Err(Error::Limit(format!(
+                "no host memory for a table of {initial} entries"
+            )));
+        }
+        cells.resize(initial as usize, init.to_cell());
         store.inner.tables.push(TableEntity {
-            cells: vec![init.to_cell(); initial as usize],
+            cells,
             element,
             maximum,
         });

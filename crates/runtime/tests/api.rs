@@ -4,7 +4,14 @@
 use waven_mmu::{Access, FaultReason, Rights};
 use waven_runtime::{
     Config, Engine, Error, Extern, Func, FuncType, Linker, MemoryBackend, Module, Store, Trap,
-    TrapKind, Val, ValType,
+    TrapKind, Val, ValType, ENCLAVE_PROFILE,
+};
+
+/// Both memory backends, or only virtual memory in the enclave profile.
+const BACKENDS: &[MemoryBackend] = if ENCLAVE_PROFILE {
+    &[MemoryBackend::Virtual]
+} else {
+    &[MemoryBackend::Virtual, MemoryBackend::Plain]
 };
 
 fn engine(memory: MemoryBackend, fuel: bool) -> Engine {
@@ -46,7 +53,7 @@ const COUNTER: &str = r#"
 
 #[test]
 fn host_functions_read_guest_memory_through_the_caller() {
-    for backend in [MemoryBackend::Virtual, MemoryBackend::Plain] {
+    for &backend in BACKENDS {
         let engine = engine(backend, false);
         let module = module(&engine, COUNTER);
         let mut store = Store::new(&engine, Vec::<String>::new());
@@ -117,7 +124,7 @@ fn fuel_stops_a_runaway_guest() {
 
 #[test]
 fn fuel_counts_work_done() {
-    let engine = engine(MemoryBackend::Plain, true);
+    let engine = engine(MemoryBackend::Virtual, true);
     let module = module(
         &engine,
         r#"(module (func (export "count") (param i32) (result i32)
@@ -216,6 +223,9 @@ fn a_store_to_a_read_only_page_traps_with_the_address_access_and_reason() {
 
 #[test]
 fn plain_memory_has_no_address_space() {
+    if ENCLAVE_PROFILE {
+        return; // no plain backend (tests/enclave.rs checks it is refused)
+    }
     let engine = engine(MemoryBackend::Plain, false);
     let module = module(&engine, STORE_AT);
     let mut store = Store::new(&engine, ());
@@ -282,7 +292,7 @@ fn calls_with_wrong_arguments_and_missing_imports_are_errors() {
 
 #[test]
 fn memory_discard_zeroes_pages_on_both_backends() {
-    for backend in [MemoryBackend::Virtual, MemoryBackend::Plain] {
+    for &backend in BACKENDS {
         let engine = engine(backend, false);
         let module = module(
             &engine,

@@ -24,7 +24,7 @@ fn c_string(guest: &Guest, addr: u64) -> String {
 
 #[test]
 fn args_and_env_round_trip() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let ctx = WasiCtxBuilder::new()
             .args(["prog.wasm", "first", "", "ünïcode"])
             .env("HOME", "/home/guest")
@@ -62,7 +62,7 @@ fn args_and_env_round_trip() {
 
 #[test]
 fn no_args_and_no_env_are_empty() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let mut guest = Guest::plain(backend);
         guest.write(0x10, &[0xff; 8]);
         assert_eq!(guest.call("args_sizes_get", &[0x10, 0x14]), 0);
@@ -134,7 +134,7 @@ const ECHO: &str = r#"
 
 #[test]
 fn a_guest_echoes_its_arguments_and_environment() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let ctx = WasiCtxBuilder::new()
             .args(["echo", "hello", "world"])

@@ -45,7 +45,7 @@ fn the_fs_tour_passes_on_both_backends() {
     let Some(wasm) = build("fs_tour", &build_dir) else {
         return;
     };
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let sandbox = Scratch::new("c-tour");
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let ctx = WasiCtxBuilder::new()

@@ -54,7 +54,7 @@ fn read_into(guest: &mut Guest, fd: i64, iovs: &[(u32, u32)], nread: i64) -> i32
 
 #[test]
 fn fd_read_into_an_out_of_bounds_buffer_consumes_nothing() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let scratch = Scratch::new("oob-read");
         let (mut guest, fd) = guest_with_file(backend, &scratch, b"0123456789");
         guest.write(0x1000, &[0xaa; 8]);
@@ -134,7 +134,7 @@ fn fd_read_into_a_read_only_page_consumes_nothing() {
 
 #[test]
 fn stdin_is_not_consumed_by_a_faulting_read() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let ctx = WasiCtxBuilder::new()
             .stdin(Input::Bytes(b"keep me".to_vec()))
             .build();
@@ -150,7 +150,7 @@ fn stdin_is_not_consumed_by_a_faulting_read() {
 
 #[test]
 fn fd_write_from_a_bad_buffer_writes_nothing() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let scratch = Scratch::new("bad-write");
         let (mut guest, fd) = guest_with_file(backend, &scratch, b"");
         guest.write(0x1000, b"good");
@@ -233,7 +233,7 @@ fn writes_to_read_only_pages_fault_in_every_output_call() {
 
 #[test]
 fn random_get_checks_the_whole_buffer_first() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let mut guest = Guest::plain(backend);
         guest.write(0x1f000, &[0; 16]);
         assert_eq!(guest.call("random_get", &[0x1f000, 0x2000]), FAULT);
@@ -247,7 +247,7 @@ fn random_get_checks_the_whole_buffer_first() {
 
 #[test]
 fn no_argument_combination_panics() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let scratch = Scratch::new("fuzz");
         fs::create_dir(scratch.join("d")).unwrap();
         fs::write(scratch.join("d/f"), b"data").unwrap();
@@ -311,14 +311,25 @@ fn no_argument_combination_panics() {
 
 #[test]
 fn running_out_of_frames_gives_nomem_and_consumes_nothing() {
-    // Four frames: pages are zero pages until written, so the guest's
-    // first page (argument scratch space) takes one and three are left.
+    // Four frames for the guest: pages are zero pages until written, so
+    // its first page (argument scratch space) takes one and three are left.
+    // The enclave profile caps a memory at the frame budget, so there the
+    // budget holds the guest's two Wasm pages and another space takes all
+    // but four of its frames.
+    let guest_pages: u64 = if waven_runtime::ENCLAVE_PROFILE { 32 } else { 4 };
     let engine = waven_runtime::Engine::new(waven_runtime::Config {
         memory: MemoryBackend::Virtual,
-        frame_budget: 4 * 4096,
+        frame_budget: guest_pages * 4096,
         ..waven_runtime::Config::default()
     })
     .unwrap();
+    let hog = waven_mmu::AddressSpace::new(
+        engine.frame_pool(),
+        waven_mmu::MemoryLimits::new(2, Some(2)),
+    )
+    .unwrap();
+    hog.write_bytes(0, &vec![1u8; (guest_pages as usize - 4) * 4096])
+        .unwrap();
     let scratch = Scratch::new("nomem");
     fs::write(scratch.join("f"), vec![7u8; 0x4000]).unwrap();
     let ctx = WasiCtxBuilder::new()

@@ -75,7 +75,7 @@ fn readdir(guest: &mut Guest, fd: i64, buf_len: i64, cookie: i64) -> (i32, Vec<u
 
 #[test]
 fn create_write_seek_read_and_stat_a_file() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let scratch = Scratch::new("file");
         let mut guest = guest_in(backend, &scratch);
         let (errno, fd) = guest.open(PREOPEN, "data.txt", CREAT, ALL_RIGHTS, 0);
@@ -213,7 +213,7 @@ fn open_flags_and_rights_are_honored() {
 
 #[test]
 fn directories_are_listed_with_stable_cookies() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let scratch = Scratch::new("readdir");
         let mut guest = guest_in(backend, &scratch);
         let (p, len) = guest.path(0x100, "sub");
@@ -279,7 +279,7 @@ fn directories_are_listed_with_stable_cookies() {
 
 #[test]
 fn rename_unlink_and_remove() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let scratch = Scratch::new("rename");
         fs::create_dir(scratch.join("dir")).unwrap();
         fs::write(scratch.join("old"), b"x").unwrap();
@@ -321,7 +321,7 @@ fn rename_unlink_and_remove() {
 
 #[test]
 fn preopens_are_described() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let scratch = Scratch::new("prestat");
         let mut guest = guest_in(backend, &scratch);
         assert_eq!(guest.call("fd_prestat_get", &[PREOPEN, 0x40]), 0);

@@ -11,7 +11,7 @@ use waven_wasi::{errno, Input, WasiCtxBuilder};
 
 #[test]
 fn proc_exit_traps_with_the_exit_status() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let mut guest = Guest::plain(backend);
         for code in [0, 7, -1] {
             let error = guest.try_call("proc_exit", &[Val::I32(code)]).unwrap_err();
@@ -47,7 +47,7 @@ fn a_guest_exits_from_its_start_function() {
 
 #[test]
 fn unsupported_functions_return_nosys() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let mut guest = Guest::plain(backend);
         for name in UNSUPPORTED {
             let (_, sig) = common::SIGNATURES.iter().find(|(n, _)| n == name).unwrap();
@@ -60,7 +60,7 @@ fn unsupported_functions_return_nosys() {
 
 #[test]
 fn clocks_tell_the_time() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let mut guest = Guest::plain(backend);
         assert_eq!(guest.call("clock_time_get", &[1, 0, 0x10]), 0);
         let first = guest.u64_at(0x10);
@@ -132,7 +132,7 @@ fn events(guest: &Guest, count: u32) -> Vec<(u64, u16, u8)> {
 
 #[test]
 fn poll_oneoff_sleeps_until_the_earliest_clock() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let mut guest = Guest::plain(backend);
         clock_sub(&mut guest, 0x1000, 11, 1, 20_000_000, 0);
         clock_sub(&mut guest, 0x1030, 22, 1, 10_000_000_000, 0);
@@ -163,7 +163,7 @@ fn poll_oneoff_sleeps_until_the_earliest_clock() {
 
 #[test]
 fn poll_oneoff_reports_ready_streams_at_once() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let ctx = WasiCtxBuilder::new()
             .stdin(Input::Bytes(b"abc".to_vec()))
             .build();

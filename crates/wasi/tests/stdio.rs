@@ -33,7 +33,7 @@ fn captured() -> (Output, Arc<Mutex<Vec<u8>>>) {
 
 #[test]
 fn fd_write_reaches_the_captured_stdout_and_stderr() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let (out, stdout) = captured();
         let (err, stderr) = captured();
         let ctx = WasiCtxBuilder::new().stdout(out).stderr(err).build();
@@ -56,7 +56,7 @@ fn discarded_output_is_accepted() {
 
 #[test]
 fn stdin_bytes_are_read_in_pieces_then_end() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let ctx = WasiCtxBuilder::new()
             .stdin(Input::Bytes(b"abcdefgh".to_vec()))
             .build();
@@ -86,7 +86,7 @@ fn the_default_stdin_is_empty() {
 
 #[test]
 fn streams_are_not_seekable_and_have_stream_rights() {
-    for backend in BACKENDS {
+    for &backend in BACKENDS {
         let (out, _) = captured();
         let mut guest = Guest::wrapper(backend, WasiCtxBuilder::new().stdout(out).build());
         assert_eq!(

@@ -234,10 +234,11 @@ fn missing(name: &str) -> RunError {
 
 /// Every tenant on its own thread, all at once.
 ///
-/// Every thread is created first and waits at a gate, so that a run
-/// creates no thread (and maps no thread stack) once guests execute; each
-/// thread waits again after sending its report, so that none exits before
-/// every guest has finished.
+/// Every thread is created first, says it is ready (so the thread library
+/// and std have set it up: stack, signal stack, thread-local storage) and
+/// waits at a gate, so that a run creates no thread and maps no memory for
+/// one once guests execute; each thread waits again after sending its
+/// report, so that none exits before every guest has finished.
 fn run_parallel(
     prepared: Vec<Prepared>,
     platform: &Platform,
@@ -249,14 +250,18 @@ fn run_parallel(
     let mut reports: Vec<Option<TenantReport>> = Vec::with_capacity(prepared.len());
     std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::channel();
+        let (ready_sender, ready) = mpsc::channel();
         let mut threads = Vec::new();
         for (index, tenant) in prepared.into_iter().enumerate() {
             let base = tenant.report_base();
             let sender = sender.clone();
+            let ready_sender = ready_sender.clone();
             let (start, exit) = (&start, &exit);
             let spawned = std::thread::Builder::new()
                 .name(format!("tenant {}", base.name))
                 .spawn_scoped(scope, move || {
+                    let _ = ready_sender.send(());
+                    drop(ready_sender);
                     start.wait();
                     let report = tenant.run(platform, maps);
                     // Dropping the sender (here, or by unwinding if the
@@ -275,6 +280,9 @@ fn run_parallel(
             }
         }
         drop(sender);
+        drop(ready_sender);
+        // Ends when every thread has said it is ready (or died).
+        ready.iter().for_each(drop);
         phase(Phase::StartupComplete);
         start.open();
         for (index, report) in receiver {

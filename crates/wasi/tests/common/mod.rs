@@ -14,7 +14,13 @@ use waven_runtime::{
 use waven_wasi::{WasiCtx, WasiCtxBuilder};
 
 /// Both memory backends, for tests that must hold on each.
-pub const BACKENDS: [MemoryBackend; 2] = [MemoryBackend::Virtual, MemoryBackend::Plain];
+/// The memory backends to run on: both, or only virtual memory in the
+/// enclave profile (which has no plain backend).
+pub const BACKENDS: &[MemoryBackend] = if waven_runtime::ENCLAVE_PROFILE {
+    &[MemoryBackend::Virtual]
+} else {
+    &[MemoryBackend::Virtual, MemoryBackend::Plain]
+};
 
 /// Every preview-1 function and its parameter types (`i`: i32, `I`:
 /// i64); all return an i32 errno except `proc_exit`. Written from the
