@@ -48,6 +48,10 @@ pub fn run(file: &str, args: &[String]) -> Result<i32> {
     // on first call).
     let mut config = Config::default();
     config.compilation_mode(CompilationMode::Eager);
+    // Recursion as deep as waven and wasmtime allow by default (wasmi's
+    // default stops at 1,000 frames; the ackermann kernel needs 4,096).
+    config.set_max_recursion_depth(10_000);
+    config.set_max_stack_height(8_000_000);
     let engine = Engine::new(&config);
     let module = Module::new(&engine, &bytes).map_err(|e| anyhow!("{file}: {e}"))?;
     let mut argv = vec![file.as_bytes().to_vec()];
