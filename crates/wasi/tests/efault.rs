@@ -316,7 +316,11 @@ fn running_out_of_frames_gives_nomem_and_consumes_nothing() {
     // The enclave profile caps a memory at the frame budget, so there the
     // budget holds the guest's two Wasm pages and another space takes all
     // but four of its frames.
-    let guest_pages: u64 = if waven_runtime::ENCLAVE_PROFILE { 32 } else { 4 };
+    let guest_pages: u64 = if waven_runtime::ENCLAVE_PROFILE {
+        32
+    } else {
+        4
+    };
     let engine = waven_runtime::Engine::new(waven_runtime::Config {
         memory: MemoryBackend::Virtual,
         frame_budget: guest_pages * 4096,
