@@ -271,3 +271,25 @@ fn memory_cannot_grow_beyond_the_frame_budget() {
     assert_eq!(grow("63"), "1");
     assert_eq!(grow("64"), "-1");
 }
+
+#[test]
+fn an_exhausted_host_heap_fails_the_guest_not_the_process() {
+    let dir = scratch("heap");
+    // 3 million table entries (24 MB) do not fit in a 16 MiB host heap:
+    // table.grow returns -1, and a module that declares such a table is
+    // refused when it is instantiated; waven itself goes on and exits.
+    let grow = r#"(module (table 0 funcref)
+        (func (export "grow") (result i32) (table.grow (ref.null func) (i32.const 3000000))))"#;
+    let out = run_wat(&dir, grow, &["--host-heap", "16777216"], Some("grow"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "-1");
+
+    let declared = r#"(module (table 3000000 funcref) (func (export "_start")))"#;
+    let out = run_wat(&dir, declared, &["--host-heap", "16777216"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no host memory for a table of 3000000 entries"),
+        "{stderr}"
+    );
+}

@@ -17,18 +17,22 @@ pub(crate) struct ValueStack {
 }
 
 impl ValueStack {
-    /// A stack of `len` cells.
-    pub(crate) fn new(cells: Vec<u64>, len: usize) -> ValueStack {
-        // A fresh stack comes zeroed from the allocator (`vec!` of zeros),
-        // so its pages cost nothing until a deep call touches them.
+    /// A stack of `len` cells, reusing `cells` if they are enough; `None`
+    /// if the host heap cannot hold a new one.
+    pub(crate) fn new(cells: Vec<u64>, len: usize) -> Option<ValueStack> {
         let cells = if cells.len() >= len {
             cells
         } else {
-            vec![0; len]
+            // Zeroed by the allocator, so that with the system allocator
+            // its pages cost nothing until a deep call touches them.
+            let mut fresh = Vec::new();
+            fresh.try_reserve_exact(len).ok()?;
+            fresh.resize(len, 0);
+            fresh
         };
-        ValueStack {
+        Some(ValueStack {
             cells: cells.into_boxed_slice(),
-        }
+        })
     }
 
     /// Gives the cells back for reuse.

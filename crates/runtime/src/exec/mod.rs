@@ -108,11 +108,17 @@ pub(crate) fn invoke<T, B: Backend>(
     };
     let cells = std::mem::take(&mut store.inner.stack);
     let len = store.engine.config.max_stack_cells;
+    let Some(stack) = ValueStack::new(cells, len) else {
+        return Err(Trap::from(TrapKind::Host(format!(
+            "no host memory for a value stack of {} bytes",
+            len * 8
+        ))));
+    };
     let mut executor = Executor::<T, B> {
         fuel: store.inner.fuel,
         max_depth: store.engine.config.max_call_depth,
         store,
-        stack: ValueStack::new(cells, len),
+        stack,
         frames: Vec::new(),
         memory: None,
         current: (wasm.0, wasm.1.index),
