@@ -292,4 +292,13 @@ fn an_exhausted_host_heap_fails_the_guest_not_the_process() {
         stderr.contains("no host memory for a table of 3000000 entries"),
         "{stderr}"
     );
+
+    // A memory whose translation tables (16 bytes per 4 KiB page of a
+    // 4 GiB maximum) do not fit is refused the same way.
+    let flags = ["--host-heap", "16777216", "--frame-budget", "4294967296"];
+    let out = run_wat(&dir, EMPTY, &flags, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let expected = "memory: the host cannot allocate 8388608 bytes for translation tables";
+    assert!(stderr.contains(expected), "{stderr}");
 }

@@ -218,6 +218,10 @@ pub enum MmuError {
     /// The host could not reserve the frame pool's memory.
     #[error("cannot reserve {0} bytes for the frame pool")]
     PoolReservation(u64),
+    /// The host heap cannot hold an address space's translation tables or
+    /// page states (of about this many bytes).
+    #[error("the host cannot allocate {0} bytes for translation tables and page states")]
+    HostMemory(u64),
 }
 
 impl MmuError {
@@ -239,7 +243,8 @@ impl MmuError {
             MmuError::NoSuchGrant(_) => Errno::ENOENT,
             MmuError::OutOfFrames
             | MmuError::GrowBeyondMaximum { .. }
-            | MmuError::PoolReservation(_) => Errno::ENOMEM,
+            | MmuError::PoolReservation(_)
+            | MmuError::HostMemory(_) => Errno::ENOMEM,
         }
     }
 }

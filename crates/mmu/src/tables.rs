@@ -93,12 +93,12 @@ impl EntryArray {
             });
         }
         let layout = Layout::array::<AtomicUsize>(len)
-            .map_err(|_| MmuError::PoolReservation((len * PAGE_SIZE) as u64))?;
+            .map_err(|_| MmuError::HostMemory((len * 8) as u64))?;
         // SAFETY: the layout has a non-zero size; an all-zero `AtomicUsize`
         // is a valid value (it has the representation of `usize`).
         let raw = unsafe { alloc::alloc_zeroed(layout) };
         let entries = NonNull::new(raw.cast::<AtomicUsize>())
-            .ok_or(MmuError::PoolReservation((len * PAGE_SIZE) as u64))?;
+            .ok_or(MmuError::HostMemory((len * 8) as u64))?;
         Ok(EntryArray { entries, len })
     }
 

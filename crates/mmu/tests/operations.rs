@@ -1939,6 +1939,7 @@ fn mmu_error_errnos_match_the_guest_abi() {
             48,
         ),
         (MmuError::PoolReservation(u64::MAX), 48),
+        (MmuError::HostMemory(u64::MAX), 48),
     ];
     for (err, errno) in cases {
         assert_eq!(err.errno(), Errno(errno), "{err:?}");

@@ -137,10 +137,17 @@ pub enum Error {
     /// No export of that name (or of that kind).
     #[error("no export named {0:?}")]
     NoSuchExport(String),
-    /// The software MMU refused to create a memory.
+    /// The software MMU refused to create a memory. (Not a `source`: the
+    /// message already includes the MMU's, so error chains print it once.)
     #[error("memory: {0}")]
-    Memory(#[from] waven_mmu::MmuError),
+    Memory(waven_mmu::MmuError),
     /// A limit of the store was exceeded (instances, tables, memories).
     #[error("limit exceeded: {0}")]
     Limit(String),
+}
+
+impl From<waven_mmu::MmuError> for Error {
+    fn from(error: waven_mmu::MmuError) -> Error {
+        Error::Memory(error)
+    }
 }

@@ -238,7 +238,7 @@ impl AddressSpace {
     /// # Errors
     ///
     /// [`MmuError::OutOfFrames`] (frames for shared pages),
-    /// [`MmuError::PoolReservation`] (tables); nothing changes then.
+    /// [`MmuError::HostMemory`] (tables); nothing changes then.
     pub fn try_clone(&self) -> Result<AddressSpace, MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();

@@ -109,7 +109,7 @@ impl AddressSpace {
     /// # Errors
     ///
     /// [`MmuError::InvalidLimits`] if the initial size exceeds the maximum
-    /// or the maximum exceeds 4 GiB; [`MmuError::PoolReservation`] if the
+    /// or the maximum exceeds 4 GiB; [`MmuError::HostMemory`] if the
     /// host cannot allocate the translation tables.
     pub fn new(pool: &FramePool, limits: MemoryLimits) -> Result<AddressSpace, MmuError> {
         let maximum = limits.maximum.unwrap_or(MAX_WASM_PAGES);
@@ -286,6 +286,10 @@ impl SpaceInner {
                 delta,
                 maximum: self.max_wasm_pages,
             })?;
+        let added = ((new - current) * wasm_page) as usize;
+        state.pages.try_reserve(added).map_err(|_| {
+            MmuError::HostMemory((added * std::mem::size_of::<Option<Mapping>>()) as u64)
+        })?;
         for _ in current * wasm_page..new * wasm_page {
             state.pages.push(None);
             let vpn = state.pages.len() - 1;
