@@ -8,22 +8,7 @@
  * Exercises: deep recursion (thousands of live frames), call/return with
  * two arguments, a stack that grows and shrinks constantly.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-/* ---- checksum (the same in every kernel) ---- */
-
-#define CHECKSUM_INIT 0xCBF29CE484222325ULL
-
-/* Fold one 64-bit word into a running checksum (order-sensitive). */
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v;
-    h *= 0xFF51AFD7ED558CCDULL;
-    return h ^ (h >> 32);
-}
+#include "common.h"
 
 /* ---- kernel ---- */
 
@@ -41,11 +26,7 @@ static uint32_t ack(uint32_t m, uint32_t n)
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-    if (argc > 2 || (argc == 2 && !quick)) {
-        fprintf(stderr, "usage: %s [quick]\n", argv[0]);
-        return 2;
-    }
+    int quick = quick_size(argc, argv);
     uint32_t max_n3 = quick ? 7 : 9;     /* A(3, n) for n = 0..max_n3 */
     uint32_t max_n2 = quick ? 200 : 800; /* A(2, n) for n = 0, 50, ..., max_n2 */
 

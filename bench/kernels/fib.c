@@ -5,22 +5,7 @@
  * Exercises: function calls and returns (about 3.5 * fib(N) of them), a
  * shallow but very busy call stack, u64 adds.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-/* ---- checksum (the same in every kernel) ---- */
-
-#define CHECKSUM_INIT 0xCBF29CE484222325ULL
-
-/* Fold one 64-bit word into a running checksum (order-sensitive). */
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v;
-    h *= 0xFF51AFD7ED558CCDULL;
-    return h ^ (h >> 32);
-}
+#include "common.h"
 
 /* ---- kernel ---- */
 
@@ -33,11 +18,7 @@ static uint64_t fib(uint32_t n)
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-    if (argc > 2 || (argc == 2 && !quick)) {
-        fprintf(stderr, "usage: %s [quick]\n", argv[0]);
-        return 2;
-    }
+    int quick = quick_size(argc, argv);
     uint32_t max_n = quick ? 26 : 33;
 
     uint64_t h = CHECKSUM_INIT;

@@ -6,30 +6,7 @@
  * Exercises: f64 multiply/add/compare in a data-dependent loop with
  * unpredictable trip counts; little memory traffic.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-/* ---- checksum (the same in every kernel) ---- */
-
-#define CHECKSUM_INIT 0xCBF29CE484222325ULL
-
-/* Fold one 64-bit word into a running checksum (order-sensitive). */
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v;
-    h *= 0xFF51AFD7ED558CCDULL;
-    return h ^ (h >> 32);
-}
-
-/* Fold the IEEE-754 bits of a double into a running checksum. */
-static uint64_t mix_f64(uint64_t h, double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    return mix(h, bits);
-}
+#include "common.h"
 
 /* ---- kernel ---- */
 
@@ -37,11 +14,7 @@ static uint64_t mix_f64(uint64_t h, double d)
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-    if (argc > 2 || (argc == 2 && !quick)) {
-        fprintf(stderr, "usage: %s [quick]\n", argv[0]);
-        return 2;
-    }
+    int quick = quick_size(argc, argv);
     uint32_t width = quick ? 128 : 640;
     uint32_t height = width * 3 / 4;
 

@@ -9,47 +9,7 @@
  * loop, loads and stores of struct fields.
  */
 #include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-/* ---- deterministic PRNG and checksum (the same in every kernel) ---- */
-
-static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
-
-/* splitmix64 with a fixed seed: the same sequence on every platform. */
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform double in [0, 1) made of 53 random bits (exact conversion). */
-static double rng_unit(void)
-{
-    return (double)(rng_next() >> 11) * (1.0 / 9007199254740992.0);
-}
-
-#define CHECKSUM_INIT 0xCBF29CE484222325ULL
-
-/* Fold one 64-bit word into a running checksum (order-sensitive). */
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v;
-    h *= 0xFF51AFD7ED558CCDULL;
-    return h ^ (h >> 32);
-}
-
-/* Fold the IEEE-754 bits of a double into a running checksum. */
-static uint64_t mix_f64(uint64_t h, double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    return mix(h, bits);
-}
+#include "common.h"
 
 /* ---- kernel ---- */
 
@@ -125,11 +85,7 @@ static double energy(const struct body *b, uint32_t n)
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-    if (argc > 2 || (argc == 2 && !quick)) {
-        fprintf(stderr, "usage: %s [quick]\n", argv[0]);
-        return 2;
-    }
+    int quick = quick_size(argc, argv);
     uint32_t n = quick ? 64 : 128;
     uint32_t steps = quick ? 60 : 640;
 

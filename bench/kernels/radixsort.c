@@ -9,33 +9,7 @@
  * offset table, histogram increments (load-modify-store at a computed
  * address), shifts and masks.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-/* ---- deterministic PRNG and checksum (the same in every kernel) ---- */
-
-static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
-
-/* splitmix64 with a fixed seed: the same sequence on every platform. */
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-#define CHECKSUM_INIT 0xCBF29CE484222325ULL
-
-/* Fold one 64-bit word into a running checksum (order-sensitive). */
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v;
-    h *= 0xFF51AFD7ED558CCDULL;
-    return h ^ (h >> 32);
-}
+#include "common.h"
 
 /* ---- kernel ---- */
 
@@ -102,11 +76,7 @@ static uint64_t sort_and_check(uint64_t h, uint64_t *keys, uint64_t *tmp, uint32
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-    if (argc > 2 || (argc == 2 && !quick)) {
-        fprintf(stderr, "usage: %s [quick]\n", argv[0]);
-        return 2;
-    }
+    int quick = quick_size(argc, argv);
     uint32_t n = quick ? 30000 : 700000;
 
     uint64_t *keys = malloc((size_t)n * sizeof *keys);

@@ -9,39 +9,7 @@
  * Exercises: byte loads and character-class branches, string hashing,
  * memcmp/memcpy of short strings, a skip table indexed by text bytes.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-/* ---- deterministic PRNG and checksum (the same in every kernel) ---- */
-
-static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
-
-/* splitmix64 with a fixed seed: the same sequence on every platform. */
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform integer in [0, n) for 0 < n <= 2^32 - 1. */
-static uint32_t rng_below(uint32_t n)
-{
-    return (uint32_t)(((rng_next() >> 32) * (uint64_t)n) >> 32);
-}
-
-#define CHECKSUM_INIT 0xCBF29CE484222325ULL
-
-/* Fold one 64-bit word into a running checksum (order-sensitive). */
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v;
-    h *= 0xFF51AFD7ED558CCDULL;
-    return h ^ (h >> 32);
-}
+#include "common.h"
 
 /* ---- kernel ---- */
 
@@ -224,11 +192,7 @@ static uint32_t horspool_count(const char *text, size_t n, const char *pat, size
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-    if (argc > 2 || (argc == 2 && !quick)) {
-        fprintf(stderr, "usage: %s [quick]\n", argv[0]);
-        return 2;
-    }
+    int quick = quick_size(argc, argv);
     size_t text_len = quick ? (size_t)64 << 10 : (size_t)7 << 18;
 
     make_vocabulary();
