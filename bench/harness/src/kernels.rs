@@ -139,7 +139,17 @@ fn native_compiler(source: &Path, output: &Path) -> Command {
 
 fn build_if_stale(source: &Path, output: &Path, mut compiler: Command) -> Result<()> {
     let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
-    let written = modified(source).max(modified(&timing_header(source)));
+    // A kernel depends on its source and on the headers beside it
+    // (`timing.h`, `common.h`).
+    let headers = source.parent().and_then(|dir| fs::read_dir(dir).ok());
+    let newest_header = headers
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "h"))
+        .filter_map(|path| modified(&path))
+        .max();
+    let written = modified(source).max(newest_header);
     if let (Some(built), Some(written)) = (modified(output), written) {
         if built >= written {
             return Ok(());

@@ -202,20 +202,23 @@ fn define(linker: &mut Linker<RunState>) -> Result<()> {
 }
 
 fn fd_write(mut c: Caller<'_, RunState>, fd: i32, iovs: i32, count: i32, written: i32) -> i32 {
+    let Ok(memory) = memory(&mut c) else {
+        return EFAULT;
+    };
+    // Every range is checked against the memory before anything is
+    // copied, so a guest-given length never sizes a host allocation.
+    let bytes = memory.data(&c);
+    let range = |at: u32, len: u32| bytes.get(at as usize..at as usize + len as usize);
     let mut data = Vec::new();
     for i in 0..count.max(0) as u32 {
-        let at = (iovs as u32).wrapping_add(8 * i);
-        let mut iov = [0u8; 8];
-        if load(&mut c, at, &mut iov).is_err() {
+        let Some(iov) = range((iovs as u32).wrapping_add(8 * i), 8) else {
             return EFAULT;
-        }
-        let base = u32::from_le_bytes(iov[0..4].try_into().unwrap_or_default());
-        let len = u32::from_le_bytes(iov[4..8].try_into().unwrap_or_default());
-        let start = data.len();
-        data.resize(start + len as usize, 0);
-        if load(&mut c, base, &mut data[start..]).is_err() {
+        };
+        let word = |at: usize| u32::from_le_bytes([iov[at], iov[at + 1], iov[at + 2], iov[at + 3]]);
+        let Some(buffer) = range(word(0), word(4)) else {
             return EFAULT;
-        }
+        };
+        data.extend_from_slice(buffer);
     }
     let ok = match fd {
         1 => std::io::stdout()
@@ -234,11 +237,6 @@ fn memory(c: &mut Caller<'_, RunState>) -> Result<wasmi::Memory, ()> {
     c.get_export("memory")
         .and_then(Extern::into_memory)
         .ok_or(())
-}
-
-fn load(c: &mut Caller<'_, RunState>, at: u32, buffer: &mut [u8]) -> Result<(), ()> {
-    let memory = memory(c)?;
-    memory.read(&*c, at as usize, buffer).map_err(|_| ())
 }
 
 fn store(c: &mut Caller<'_, RunState>, at: u32, bytes: &[u8]) -> Result<(), ()> {
