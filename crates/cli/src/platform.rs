@@ -10,6 +10,7 @@
 //! at exit (to the summary, or to the JSON as `memory_map`). The exit
 //! status is 0 if every tenant exited with status 0, 1 otherwise.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,13 +47,12 @@ pub fn run(args: PlatformArgs) -> Result<ExitCode> {
     crate::host_heap::reserve(manifest.host_heap_bytes())?;
     let phases: Option<PhaseHook> = args.mark_phases.then(|| {
         Arc::new(|phase| {
-            eprintln!(
-                "waven: {}",
-                match phase {
-                    Phase::StartupComplete => "start-up complete",
-                    Phase::GuestsFinished => "guests finished",
-                }
-            );
+            let text = match phase {
+                Phase::StartupComplete => "start-up complete",
+                Phase::GuestsFinished => "guests finished",
+            };
+            // A closed stderr must not stop the run (eprintln! panics).
+            let _ = writeln!(std::io::stderr(), "waven: {text}");
         }) as PhaseHook
     });
     let options = Options {

@@ -249,6 +249,9 @@ fn run_parallel(
     let exit = Gate::default();
     let mut reports: Vec<Option<TenantReport>> = Vec::with_capacity(prepared.len());
     std::thread::scope(|scope| {
+        // If this thread unwinds (a phase hook panics), the tenants must
+        // not wait at a gate for ever: the scope would wait for them.
+        let _open_on_unwind = OpenOnDrop(&start, &exit);
         let (sender, receiver) = mpsc::channel();
         let (ready_sender, ready) = mpsc::channel();
         let mut threads = Vec::new();
@@ -304,6 +307,16 @@ fn failed(base: TenantReport, error: String) -> TenantReport {
     TenantReport {
         outcome: Outcome::Failed { error },
         ..base
+    }
+}
+
+/// Opens both gates when dropped.
+struct OpenOnDrop<'g>(&'g Gate, &'g Gate);
+
+impl Drop for OpenOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.open();
+        self.1.open();
     }
 }
 
