@@ -34,6 +34,9 @@ pub enum TrapKind {
     CallStackExhausted,
     /// The fuel given to the store ran out.
     OutOfFuel,
+    /// The store was interrupted: its wall-clock deadline passed or the
+    /// host stopped it.
+    Interrupted,
     /// A host function failed.
     Host(String),
     /// The guest asked to exit (WASI `proc_exit`) with this status.
@@ -55,6 +58,9 @@ impl fmt::Display for TrapKind {
             TrapKind::InvalidConversionToInteger => f.write_str("invalid conversion to integer"),
             TrapKind::CallStackExhausted => f.write_str("call stack exhausted"),
             TrapKind::OutOfFuel => f.write_str("all fuel consumed"),
+            TrapKind::Interrupted => {
+                f.write_str("interrupted: deadline exceeded or stopped by the host")
+            }
             TrapKind::Host(message) => write!(f, "host error: {message}"),
             TrapKind::Exit(status) => write!(f, "exit with status {status}"),
         }

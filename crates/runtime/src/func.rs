@@ -32,6 +32,12 @@ impl<T> Caller<'_, T> {
         self.store.data_mut()
     }
 
+    /// The handle that stops the store: blocking host calls wait through
+    /// it so that a deadline or a shutdown ends them.
+    pub fn interrupt_handle(&self) -> &crate::InterruptHandle {
+        self.store.interrupt_handle()
+    }
+
     /// The store.
     pub fn store(&mut self) -> &mut Store<T> {
         self.store

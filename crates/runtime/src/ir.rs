@@ -57,8 +57,11 @@ pub(crate) enum Instr {
     /// results are written from `base`.
     Call { func: u32, base: Slot },
     CallIndirect { ty: u32, table: u32, index: Slot, base: Slot },
-    /// Consumes fuel (only emitted when fuel is enabled).
-    Fuel { amount: u32 },
+    /// At the start of every function and loop body: traps if the store
+    /// was interrupted, acknowledges pending revocations of the active
+    /// memory (the MMU's shootdown), and consumes `fuel` (0 when fuel is
+    /// disabled).
+    Safepoint { fuel: u32 },
 
     // Moves.
     Copy { dst: Slot, src: Slot },

@@ -22,6 +22,7 @@ use waven_mmu::{AddressSpace, MemoryFault, PlainMemory};
 use crate::engine::{Engine, MemoryBackend};
 use crate::error::{Error, Trap, TrapKind};
 use crate::func::HostFunc;
+use crate::interrupt::InterruptHandle;
 use crate::ir::CompiledFunc;
 use crate::module::Module;
 use crate::value::{Func, FuncType, Val, ValType};
@@ -43,6 +44,8 @@ pub(crate) struct StoreInner<T> {
     pub(crate) fuel: u64,
     /// The value stack, kept between calls (taken by the running executor).
     pub(crate) stack: Vec<u64>,
+    /// Stops running code and blocking host calls (deadline, shutdown).
+    pub(crate) interrupt: InterruptHandle,
 }
 
 pub(crate) enum FuncEntity<T> {
@@ -172,6 +175,7 @@ impl<T> Store<T> {
                 globals: Vec::new(),
                 fuel: 0,
                 stack: Vec::new(),
+                interrupt: InterruptHandle::new(),
             },
         }
     }
@@ -199,6 +203,18 @@ impl<T> Store<T> {
     /// Fuel left.
     pub fn fuel(&self) -> u64 {
         self.inner.fuel
+    }
+
+    /// The handle that stops this store (deadline, shutdown); blocking host
+    /// calls wait through it.
+    pub fn interrupt_handle(&self) -> &InterruptHandle {
+        &self.inner.interrupt
+    }
+
+    /// Replaces the store's interrupt handle, for example with one that the
+    /// platform also uses to stop the tenant's other stores.
+    pub fn set_interrupt_handle(&mut self, handle: InterruptHandle) {
+        self.inner.interrupt = handle;
     }
 
     /// A new memory of this store's backend.

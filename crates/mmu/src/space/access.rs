@@ -62,6 +62,12 @@ impl Pinned {
         &self.owner
     }
 
+    /// A safepoint of the thread holding this pin: no access it began
+    /// before this call is still in flight. Engines call it at every loop
+    /// header and function entry.
+    #[inline(always)]
+    pub fn safepoint(&self) {}
+
     fn inner(&self) -> &SpaceInner {
         &self.owner.inner
     }

@@ -167,6 +167,7 @@ fn kind_name(kind: &TrapKind) -> &'static str {
         TrapKind::InvalidConversionToInteger => "invalid_conversion_to_integer",
         TrapKind::CallStackExhausted => "call_stack_exhausted",
         TrapKind::OutOfFuel => "out_of_fuel",
+        TrapKind::Interrupted => "interrupted",
         TrapKind::Host(_) => "host",
         TrapKind::Exit(_) => "exit",
     }

@@ -21,6 +21,9 @@ pub(crate) trait Backend: 'static {
     fn activate(backing: &mut Backing) -> Option<Self::Active>;
     /// Gives an active memory back to its store slot.
     fn deactivate(backing: &mut Backing, active: Self::Active);
+    /// A safepoint: acknowledges pending revocations (no access begun
+    /// before this point is still in flight).
+    fn safepoint(mem: &Self::Active);
     /// Loads `N` bytes.
     fn load<const N: usize>(mem: &Self::Active, addr: u64) -> Result<[u8; N], MemoryFault>;
     /// Stores `N` bytes.
@@ -61,6 +64,11 @@ impl Backend for VirtualBackend {
 
     fn deactivate(_: &mut Backing, active: Pinned) {
         drop(active);
+    }
+
+    #[inline(always)]
+    fn safepoint(mem: &Pinned) {
+        mem.safepoint();
     }
 
     #[inline(always)]
@@ -126,6 +134,10 @@ impl Backend for PlainBackend {
     fn deactivate(backing: &mut Backing, active: PlainMemory) {
         *backing = Backing::Plain(active);
     }
+
+    /// Plain memory cannot be revoked: nothing to acknowledge.
+    #[inline(always)]
+    fn safepoint(_: &PlainMemory) {}
 
     #[inline(always)]
     fn load<const N: usize>(mem: &PlainMemory, addr: u64) -> Result<[u8; N], MemoryFault> {

@@ -80,6 +80,8 @@ struct Executor<'s, T, B: Backend> {
     /// The active memory and its store index.
     memory: Option<(u32, B::Active)>,
     fuel: u64,
+    /// The store's interrupt handle (tested at safepoints).
+    interrupt: crate::interrupt::InterruptHandle,
     max_depth: usize,
     /// The running function: instance and function index (for backtraces).
     current: (u32, u32),
@@ -116,6 +118,7 @@ pub(crate) fn invoke<T, B: Backend>(
     };
     let mut executor = Executor::<T, B> {
         fuel: store.inner.fuel,
+        interrupt: store.inner.interrupt.clone(),
         max_depth: store.engine.config.max_call_depth,
         store,
         stack,
@@ -180,6 +183,25 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 }
             })
             .collect()
+    }
+
+    /// What every function and loop body does first: trap if the store
+    /// was interrupted, and acknowledge pending revocations of the active
+    /// memory, so that no access translated before a revocation completes
+    /// after it returns.
+    #[inline(always)]
+    fn safepoint(&self) -> Result<(), TrapKind> {
+        if self
+            .interrupt
+            .flag()
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(TrapKind::Interrupted);
+        }
+        if let Some((_, active)) = &self.memory {
+            B::safepoint(active);
+        }
+        Ok(())
     }
 
     /// Makes memory `index` (a store index) the active one.

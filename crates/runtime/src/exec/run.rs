@@ -338,11 +338,12 @@ impl<T, B: Backend> Executor<'_, T, B> {
                         }
                     }
                 }
-                Instr::Fuel { amount } => {
+                Instr::Safepoint { fuel } => {
                     self.fuel = self
                         .fuel
-                        .checked_sub(amount as u64)
+                        .checked_sub(fuel as u64)
                         .ok_or(TrapKind::OutOfFuel)?;
+                    self.safepoint()?;
                 }
 
                 Instr::Copy { dst, src } => frame.set(dst, frame.get(src)),
@@ -872,7 +873,7 @@ pub(super) fn for_each_slot(instr: &Instr, mut check: impl FnMut(Slot)) {
             check(index);
             check(base);
         }
-        Instr::Fuel { .. } => {}
+        Instr::Safepoint { .. } => {}
         Instr::Copy { dst, src, .. } => {
             check(dst);
             check(src);

@@ -67,7 +67,7 @@ struct Control {
     else_patch: Option<usize>,
     /// The block was entered in unreachable code: it emits nothing.
     entered_dead: bool,
-    /// A `Fuel` instruction to patch with the segment length.
+    /// The `Safepoint` whose fuel to patch with the segment length.
     fuel_at: Option<usize>,
 }
 
@@ -362,24 +362,25 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// Emits a `Fuel` instruction whose amount is patched at the end of the
-    /// current function or loop (when fuel is enabled).
+    /// Emits the `Safepoint` of a function or loop body: where execution
+    /// notices an interrupt and acknowledges revocations, and, when fuel is
+    /// enabled, charges the body's length (patched at its end).
     fn emit_fuel_marker(&mut self) {
+        let at = self.code.len();
+        self.emit(Instr::Safepoint { fuel: 0 });
         if self.fuel {
-            let at = self.code.len();
-            self.emit(Instr::Fuel { amount: 1 });
             if let Some(control) = self.controls.last_mut() {
                 control.fuel_at = Some(at);
             }
         }
     }
 
-    /// Sets a `Fuel` instruction's amount to the length of the code it
-    /// covers (approximately the instructions of one pass).
+    /// Sets a `Safepoint`'s fuel to the length of the code it covers
+    /// (approximately the instructions of one pass).
     fn patch_fuel(&mut self, at: Option<usize>) {
         if let Some(at) = at {
-            let amount = (self.code.len() - at) as u32;
-            self.code[at] = Instr::Fuel { amount };
+            let fuel = (self.code.len() - at) as u32;
+            self.code[at] = Instr::Safepoint { fuel };
         }
     }
 
