@@ -46,6 +46,7 @@ mod plain;
 mod reclaim;
 mod region;
 mod rights;
+mod shootdown;
 mod space;
 mod tables;
 

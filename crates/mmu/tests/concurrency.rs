@@ -79,6 +79,7 @@ fn after_revoke_returns_no_access_of_the_revoked_reader_succeeds() {
                 while !stop.load(Ordering::Acquire) {
                     let pin = reader.pin();
                     for _ in 0..1000 {
+                        pin.safepoint();
                         addr = (addr + 8 * 97) % (REGION_PAGES * PAGE_SIZE as u64);
                         let was_revoked = revoked.load(Ordering::Acquire);
                         match pin.read_u64(addr) {
@@ -132,7 +133,7 @@ fn revoked_frames_are_never_reused_under_a_stale_translation() {
     // reuses them at once. A reader preempted while pinned holds back the
     // frames revoked meanwhile (its limbo), so the pool has room for every
     // iteration's frames.
-    let iterations = 3000;
+    let iterations = 1000;
     let pool = FramePool::new((iterations + 64) * REGION_PAGES * PAGE_SIZE as u64).unwrap();
     let readers: Vec<AddressSpace> = (0..2).map(|_| space(&pool)).collect();
     for reader in &readers {
@@ -151,6 +152,7 @@ fn revoked_frames_are_never_reused_under_a_stale_translation() {
                 while !stop.load(Ordering::Acquire) {
                     let pin = reader.pin();
                     for _ in 0..256 {
+                        pin.safepoint();
                         addr = (addr + 8 * 131) % (REGION_PAGES * PAGE_SIZE as u64);
                         let iteration = current.load(Ordering::Acquire);
                         if let Ok(value) = pin.read_u64(addr) {
@@ -193,4 +195,98 @@ fn revoked_frames_are_never_reused_under_a_stale_translation() {
     );
     drop(readers);
     assert_eq!(pool.stats().in_use, 0, "every frame is back in the pool");
+}
+
+/// Grantees that keep storing (or loading) through a pin, as engines do:
+/// a safepoint between accesses, many accesses per pin. With more threads
+/// than cores, the OS preempts some of them between the translation and
+/// the access; before shootdowns, those accesses landed after `revoke`
+/// returned (the review saw 3 to 8 of 40).
+const GRANTEES: usize = 40;
+const SLOT: u64 = 8;
+const MARKER: u64 = 0x4D41_524B_4552_0000;
+
+/// Runs `GRANTEES` threads, each with its own space mapping the owner's
+/// region read-write at 0, doing `access(pin, slot address)` until it
+/// faults; the owner revokes each grantee in turn and then writes a marker
+/// into its slot, and checks 300 ms later that every marker is intact.
+fn race_revocation_with(access: impl Fn(&waven_mmu::Pinned, u64, usize) -> bool + Sync) {
+    let pool = FramePool::new(64 << 20).unwrap();
+    let owner = space(&pool);
+    let region = owner
+        .share(0, PAGE_SIZE as u64, "slots", Rights::ReadWrite)
+        .unwrap();
+    let grantees: Vec<AddressSpace> = (0..GRANTEES).map(|_| space(&pool)).collect();
+    for grantee in &grantees {
+        region.grant(grantee.id(), Rights::ReadWrite).unwrap();
+        grantee.map_region(&region, 0, Rights::ReadWrite).unwrap();
+    }
+    let started = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    thread::scope(|scope| {
+        for (i, grantee) in grantees.iter().enumerate() {
+            let (access, started, stop) = (&access, &started, &stop);
+            scope.spawn(move || {
+                let pin = grantee.pin();
+                started.fetch_add(1, Ordering::Release);
+                while !stop.load(Ordering::Relaxed) {
+                    pin.safepoint();
+                    if !access(&pin, i as u64 * SLOT, i) {
+                        break;
+                    }
+                }
+            });
+        }
+        let _stop = StopOnDrop(&stop);
+        while started.load(Ordering::Acquire) < GRANTEES {
+            thread::yield_now();
+        }
+        thread::sleep(Duration::from_millis(50));
+        for (i, grantee) in grantees.iter().enumerate() {
+            region.revoke(grantee.id()).unwrap();
+            owner
+                .write_u64_at(i as u64 * SLOT, MARKER | i as u64)
+                .unwrap();
+        }
+        // Give late accesses time to land, as the review did.
+        thread::sleep(Duration::from_millis(300));
+        for i in 0..GRANTEES {
+            let value = owner.read::<8>(i as u64 * SLOT).map(u64::from_le_bytes);
+            assert_eq!(
+                value,
+                Ok(MARKER | i as u64),
+                "grantee {i}'s slot changed after its revocation returned"
+            );
+        }
+    });
+}
+
+trait WriteAt {
+    fn write_u64_at(&self, addr: u64, value: u64) -> Result<(), waven_mmu::MemoryFault>;
+}
+
+impl WriteAt for AddressSpace {
+    fn write_u64_at(&self, addr: u64, value: u64) -> Result<(), waven_mmu::MemoryFault> {
+        self.write(addr, value.to_le_bytes())
+    }
+}
+
+#[test]
+fn no_store_of_a_revoked_grantee_lands_after_revoke_returns() {
+    race_revocation_with(|pin, addr, i| pin.write_u64(addr, 1 + i as u64).is_ok());
+}
+
+#[test]
+fn no_load_of_a_revoked_grantee_sees_what_the_owner_wrote_after_revoke() {
+    race_revocation_with(|pin, addr, i| match pin.read_u64(addr) {
+        Ok(value) => {
+            assert_ne!(
+                value,
+                MARKER | i as u64,
+                "grantee {i} read the owner's marker, written after its revocation"
+            );
+            true
+        }
+        Err(_) => false,
+    });
 }

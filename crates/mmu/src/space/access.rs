@@ -6,9 +6,12 @@
 //! copy-on-write pages, faults, out-of-bounds) goes to the bulk routines in
 //! `bulk.rs`, which take the state lock and decide.
 
+use std::marker::PhantomData;
 use std::ptr;
+use std::sync::Arc;
 
 use super::{AddressSpace, SpaceInner};
+use crate::shootdown::Accessor;
 use crate::{MemoryFault, PAGE_SIZE};
 
 const PAGE_MASK: u64 = PAGE_SIZE as u64 - 1;
@@ -23,8 +26,17 @@ const PAGE_SHIFT: u32 = PAGE_SIZE.trailing_zeros();
 ///
 /// A pin holds its own handle to the space, so it can be kept next to the
 /// state that uses it (an engine's frame, for example).
+///
+/// A pin belongs to the thread that made it (it is not `Send`): operations
+/// that take rights away wait until every pin of another thread has passed
+/// a [`Pinned::safepoint`] (see [`crate::shootdown`]), so a thread that
+/// holds a pin must call it regularly between accesses, or drop the pin.
 pub struct Pinned {
     owner: AddressSpace,
+    accessor: Arc<Accessor>,
+    /// Not `Send`: shootdowns skip the pins of the thread that asks for
+    /// them, which is right only if a pin stays on its thread.
+    _thread_bound: PhantomData<*const ()>,
 }
 
 impl AddressSpace {
@@ -32,7 +44,9 @@ impl AddressSpace {
     pub fn pin(&self) -> Pinned {
         self.inner.readers.pin();
         Pinned {
+            accessor: self.inner.accessors.register(),
             owner: self.clone(),
+            _thread_bound: PhantomData,
         }
     }
 
@@ -63,10 +77,13 @@ impl Pinned {
     }
 
     /// A safepoint of the thread holding this pin: no access it began
-    /// before this call is still in flight. Engines call it at every loop
-    /// header and function entry.
+    /// before this call is still in flight, and accesses after it see every
+    /// change whose shootdown asked for it. Engines call it at every loop
+    /// header and function entry; a revocation waits for it.
     #[inline(always)]
-    pub fn safepoint(&self) {}
+    pub fn safepoint(&self) {
+        self.accessor.safepoint();
+    }
 
     fn inner(&self) -> &SpaceInner {
         &self.owner.inner
@@ -209,6 +226,7 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         let space = self.inner();
+        space.accessors.retire(&self.accessor);
         if space.readers.unpin() {
             let mut state = space.lock();
             space.settle(&mut state);

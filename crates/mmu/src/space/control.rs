@@ -1,6 +1,9 @@
 //! Control operations: map, protect, unmap, discard, share, map a region,
 //! and copy-on-write clones. Each checks all its pages before it changes
-//! one, so an error leaves the space as it was.
+//! one, so an error leaves the space as it was. Those that can take rights
+//! away (everything but `share` and `try_clone`) end with a shootdown
+//! ([`crate::shootdown`]): when they return, no access of another thread
+//! still completes with the old translation.
 
 use std::sync::Arc;
 
@@ -28,6 +31,8 @@ impl AddressSpace {
             inner.set_page(&mut state, vpn, Some(Mapping::zero(rights)));
         }
         inner.settle(&mut state);
+        drop(state);
+        inner.accessors.shootdown();
         Ok(())
     }
 
@@ -63,6 +68,8 @@ impl AddressSpace {
             let m = state.pages[vpn].expect("checked mapped");
             inner.set_page(&mut state, vpn, Some(Mapping { rights, ..m }));
         }
+        drop(state);
+        inner.accessors.shootdown();
         Ok(())
     }
 
@@ -81,6 +88,8 @@ impl AddressSpace {
             }
         }
         inner.settle(&mut state);
+        drop(state);
+        inner.accessors.shootdown();
         Ok(())
     }
 
@@ -120,6 +129,8 @@ impl AddressSpace {
             }
         }
         inner.settle(&mut state);
+        drop(state);
+        inner.accessors.shootdown();
         Ok(())
     }
 
@@ -226,6 +237,8 @@ impl AddressSpace {
             inner.set_page(&mut state, vpn, Some(mapping));
         }
         inner.settle(&mut state);
+        drop(state);
+        inner.accessors.shootdown();
         Ok(())
     }
 
@@ -326,5 +339,7 @@ impl SpaceInner {
             }
         }
         self.settle(&mut state);
+        drop(state);
+        self.accessors.shootdown();
     }
 }

@@ -4,6 +4,7 @@
 //!  AddressSpace ─┬─ state (Mutex): pages[vpn] = canonical Page, region use, limbo
 //!                ├─ tables: read[vpn], write[vpn] host addresses (lock-free reads)
 //!                ├─ readers: pin count for the reclamation protocol
+//!                ├─ accessors: active pins, for shootdowns (revocation is final)
 //!                └─ size, generation (atomics)
 //! ```
 //!
@@ -30,6 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crate::frame_pool::{FrameId, FramePool};
 use crate::page::{MapRun, Mapping, Page, PageInfo, PageKind};
 use crate::reclaim::Readers;
+use crate::shootdown::Accessors;
 use crate::tables::{Tables, ZERO_PAGE};
 use crate::{MmuError, RegionId, Rights, MAX_WASM_PAGES, PAGES_PER_WASM_PAGE, PAGE_SIZE};
 
@@ -86,6 +88,8 @@ pub(crate) struct SpaceInner {
     pub(crate) pool: FramePool,
     pub(crate) tables: Tables,
     pub(crate) readers: Readers,
+    /// Threads accessing through the tables, for shootdowns.
+    pub(crate) accessors: Accessors,
     /// `memory.size` in bytes; changes only under the state lock.
     size: AtomicU64,
     max_wasm_pages: u64,
@@ -252,6 +256,7 @@ impl SpaceInner {
             pool,
             tables: Tables::new(table_len)?,
             readers: Readers::default(),
+            accessors: Accessors::default(),
             size: AtomicU64::new(0),
             max_wasm_pages,
             generation: AtomicU64::new(0),
