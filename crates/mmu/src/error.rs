@@ -194,9 +194,20 @@ pub enum MmuError {
     /// A region size that is zero, unaligned or too large.
     #[error("invalid region size {0:#x}")]
     InvalidSize(u64),
-    /// The frame pool cannot supply the frames the operation needs.
+    /// The frame pool cannot supply (or promise) the frames the operation
+    /// needs.
     #[error("frame pool exhausted")]
     OutOfFrames,
+    /// The operation would take the tenant's memory beyond its quota.
+    #[error("memory quota exceeded: {requested} more bytes asked, {used} of {limit} in use")]
+    QuotaExceeded {
+        /// Bytes the operation needed to reserve.
+        requested: u64,
+        /// Bytes already reserved against the quota.
+        used: u64,
+        /// The quota in bytes.
+        limit: u64,
+    },
     /// `grow` beyond the memory's maximum.
     #[error("memory of {current} Wasm pages cannot grow by {delta} (maximum {maximum})")]
     GrowBeyondMaximum {
@@ -242,6 +253,7 @@ impl MmuError {
             MmuError::AlreadyShared { .. } | MmuError::AlreadyMapped(_) => Errno::EBUSY,
             MmuError::NoSuchGrant(_) => Errno::ENOENT,
             MmuError::OutOfFrames
+            | MmuError::QuotaExceeded { .. }
             | MmuError::GrowBeyondMaximum { .. }
             | MmuError::PoolReservation(_)
             | MmuError::HostMemory(_) => Errno::ENOMEM,

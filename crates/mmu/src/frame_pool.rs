@@ -21,7 +21,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::{MmuError, PAGE_SIZE};
@@ -49,6 +49,10 @@ pub struct PoolStats {
     pub in_use: usize,
     /// The largest `in_use` seen since the pool was created.
     pub peak: usize,
+    /// Frames promised to address spaces and regions (see
+    /// [`crate::MemoryQuota`]); never above `budget_frames` unless the
+    /// pool overcommits.
+    pub reserved: usize,
 }
 
 impl PoolStats {
@@ -71,6 +75,10 @@ struct PoolInner {
     free: Mutex<FreeList>,
     in_use: AtomicUsize,
     peak: AtomicUsize,
+    reserved: AtomicU64,
+    /// Promises are recorded but never refused: frames are found on first
+    /// write or not at all.
+    overcommit: bool,
 }
 
 /// Frames that can be handed out: recycled ones first (they are zeroed on
@@ -139,6 +147,23 @@ impl FramePool {
     /// [`MmuError::PoolReservation`] if the budget has more than `u32::MAX`
     /// frames or the host cannot allocate it.
     pub fn new(budget_bytes: u64) -> Result<FramePool, MmuError> {
+        FramePool::create(budget_bytes, false)
+    }
+
+    /// A pool that overcommits: growing memory and mapping zero pages never
+    /// fail for lack of frames; a write that needs a frame when none is
+    /// left faults instead ([`crate::FaultReason::OutOfFrames`]). For hosts
+    /// that prefer density to the guarantee [`FramePool::new`] gives (a
+    /// tenant within its quota never faults for lack of frames).
+    ///
+    /// # Errors
+    ///
+    /// As [`FramePool::new`].
+    pub fn new_overcommitted(budget_bytes: u64) -> Result<FramePool, MmuError> {
+        FramePool::create(budget_bytes, true)
+    }
+
+    fn create(budget_bytes: u64, overcommit: bool) -> Result<FramePool, MmuError> {
         let frames = budget_bytes / PAGE_SIZE as u64;
         if frames > u64::from(u32::MAX) {
             return Err(MmuError::PoolReservation(budget_bytes));
@@ -174,6 +199,8 @@ impl FramePool {
                 }),
                 in_use: AtomicUsize::new(0),
                 peak: AtomicUsize::new(0),
+                reserved: AtomicU64::new(0),
+                overcommit,
             }),
         })
     }
@@ -184,7 +211,36 @@ impl FramePool {
             budget_frames: self.inner.refcounts.len(),
             in_use: self.inner.in_use.load(Ordering::Relaxed),
             peak: self.inner.peak.load(Ordering::Relaxed),
+            reserved: self.inner.reserved.load(Ordering::Relaxed) as usize,
         }
+    }
+
+    /// Whether this pool overcommits (see [`FramePool::new_overcommitted`]).
+    pub fn overcommits(&self) -> bool {
+        self.inner.overcommit
+    }
+
+    /// Promises `frames` frames if the budget still has them unpromised
+    /// (always, when the pool overcommits).
+    pub(crate) fn try_reserve(&self, frames: u64) -> bool {
+        if self.inner.overcommit {
+            self.inner.reserved.fetch_add(frames, Ordering::AcqRel);
+            return true;
+        }
+        let budget = self.inner.refcounts.len() as u64;
+        self.inner
+            .reserved
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |reserved| {
+                reserved
+                    .checked_add(frames)
+                    .filter(|&total| total <= budget)
+            })
+            .is_ok()
+    }
+
+    /// Takes back a promise of `frames` frames.
+    pub(crate) fn unreserve(&self, frames: u64) {
+        self.inner.reserved.fetch_sub(frames, Ordering::AcqRel);
     }
 
     /// Whether two handles name the same pool.

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::{collections::HashMap, fmt, ptr};
 
 use crate::frame_pool::{FrameId, FramePool};
+use crate::quota::Reservation;
 use crate::space::{SpaceId, SpaceInner};
 use crate::{MmuError, Rights, PAGE_SIZE};
 
@@ -54,6 +55,9 @@ struct RegionInner {
     pool: FramePool,
     frames: Box<[FrameId]>,
     state: Mutex<RegionState>,
+    /// The frames' promise against the pool (and the owner's quota), held
+    /// as long as any handle or any space's mapping keeps the region.
+    _reservation: Reservation,
 }
 
 #[derive(Default)]
@@ -86,24 +90,29 @@ impl Region {
         if size == 0 || !size.is_multiple_of(PAGE_SIZE as u64) || size > 1 << 32 {
             return Err(MmuError::InvalidSize(size));
         }
-        let frames = pool.alloc_many((size / PAGE_SIZE as u64) as usize)?;
+        let count = size / PAGE_SIZE as u64;
+        let mut reservation = Reservation::new(pool, None);
+        reservation.grow(count)?;
+        let frames = pool.alloc_many(count as usize)?;
         Ok(Region::from_frames(
             pool,
             name,
             frames,
             max_rights,
             RegionOwner::Host,
+            reservation,
         ))
     }
 
     /// A region made of frames the caller holds one reference to each
-    /// (they pass to the region).
+    /// (they pass to the region), reserved by `reservation`.
     pub(crate) fn from_frames(
         pool: &FramePool,
         name: &str,
         frames: Vec<FrameId>,
         max_rights: Rights,
         owner: RegionOwner,
+        reservation: Reservation,
     ) -> Region {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Region {
@@ -115,6 +124,7 @@ impl Region {
                 pool: pool.clone(),
                 frames: frames.into_boxed_slice(),
                 state: Mutex::default(),
+                _reservation: reservation,
             }),
         }
     }

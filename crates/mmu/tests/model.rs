@@ -942,7 +942,7 @@ proptest! {
 
     #[test]
     fn mmu_matches_the_reference_model((initial, frames, ops) in case()) {
-        let pool = FramePool::new((frames * PAGE_SIZE) as u64).unwrap();
+        let pool = FramePool::new_overcommitted((frames * PAGE_SIZE) as u64).unwrap();
         let mut real = Real { pool: pool.clone(), spaces: Vec::new(), regions: Vec::new() };
         let mut model = Model::default();
         for &wasm_pages in &initial {

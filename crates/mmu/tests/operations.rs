@@ -27,7 +27,7 @@ const NONE: Rights = Rights::None;
 
 /// A pool of `frames` frames.
 fn pool(frames: u64) -> FramePool {
-    FramePool::new(frames * P).unwrap()
+    FramePool::new_overcommitted(frames * P).unwrap()
 }
 
 /// A space of `initial` Wasm pages that may grow to `maximum`.
@@ -1687,7 +1687,10 @@ fn share_of_a_copy_on_write_page_releases_the_replaced_frame() {
 }
 
 #[test]
-fn a_frame_unmapped_under_a_pin_is_not_reused_before_the_pin_ends() {
+fn a_frame_unmapped_under_a_pin_of_the_same_thread_is_reused_at_once_and_zeroed() {
+    // The pin's thread is the one unmapping, so it is not inside an access:
+    // the shootdown has nobody to wait for and the frame goes back at once.
+    // (Pins of other threads are waited for: tests/concurrency.rs.)
     let pool = pool(1);
     let s = space(&pool, 1, 1);
     let other = space(&pool, 1, 1);
@@ -1700,12 +1703,6 @@ fn a_frame_unmapped_under_a_pin_is_not_reused_before_the_pin_ends() {
         Err(fault(0, Access::Read, FaultReason::Unmapped)),
         "the next access through the pin sees the unmap"
     );
-    assert_eq!(
-        other.write(0, [1u8]),
-        Err(fault(0, Access::Write, FaultReason::OutOfFrames)),
-        "the frame is not handed out while a pin may still reach it"
-    );
-    drop(pin);
     assert_eq!(in_use(&pool), 0);
     other.write(0, [1u8]).unwrap();
     assert_eq!(
@@ -1713,6 +1710,7 @@ fn a_frame_unmapped_under_a_pin_is_not_reused_before_the_pin_ends() {
         Ok([1, 0]),
         "the reused frame was zeroed"
     );
+    drop(pin);
 }
 
 #[test]

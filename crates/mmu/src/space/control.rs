@@ -27,12 +27,24 @@ impl AddressSpace {
     pub fn map_anon(&self, addr: u64, len: u64, rights: Rights) -> Result<(), MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
-        for vpn in inner.page_range(&state, addr, len)? {
+        let pages = inner.page_range(&state, addr, len)?;
+        // Every page becomes a zero page that may need a frame, and the
+        // frames given up stay counted until they are released.
+        let (mut newly_needing, mut given_up) = (0, 0);
+        for page in &state.pages[pages.clone()] {
+            match page {
+                Some(m) if !matches!(m.kind, PageKind::Shared(_)) => {}
+                _ => newly_needing += 1,
+            }
+            given_up += u64::from(page.is_some_and(|m| m.frame.is_some()));
+        }
+        let needed = state.needing + state.limbo.len() as u64 + newly_needing + given_up;
+        state.reservation.ensure(needed)?;
+        let limbo_start = state.limbo.len();
+        for vpn in pages {
             inner.set_page(&mut state, vpn, Some(Mapping::zero(rights)));
         }
-        inner.settle(&mut state);
-        drop(state);
-        inner.accessors.shootdown();
+        inner.finish_change(state, limbo_start);
         Ok(())
     }
 
@@ -64,12 +76,12 @@ impl AddressSpace {
                 Some(_) => {}
             }
         }
+        let limbo_start = state.limbo.len();
         for vpn in pages {
             let m = state.pages[vpn].expect("checked mapped");
             inner.set_page(&mut state, vpn, Some(Mapping { rights, ..m }));
         }
-        drop(state);
-        inner.accessors.shootdown();
+        inner.finish_change(state, limbo_start);
         Ok(())
     }
 
@@ -82,14 +94,13 @@ impl AddressSpace {
     pub fn unmap(&self, addr: u64, len: u64) -> Result<(), MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        let limbo_start = state.limbo.len();
         for vpn in inner.page_range(&state, addr, len)? {
             if state.pages[vpn].is_some() {
                 inner.set_page(&mut state, vpn, None);
             }
         }
-        inner.settle(&mut state);
-        drop(state);
-        inner.accessors.shootdown();
+        inner.finish_change(state, limbo_start);
         Ok(())
     }
 
@@ -122,15 +133,14 @@ impl AddressSpace {
                 Some(_) => {}
             }
         }
+        let limbo_start = state.limbo.len();
         for vpn in pages {
             let m = state.pages[vpn].expect("checked mapped");
             if m.kind != PageKind::Zero {
                 inner.set_page(&mut state, vpn, Some(Mapping::zero(m.rights)));
             }
         }
-        inner.settle(&mut state);
-        drop(state);
-        inner.accessors.shootdown();
+        inner.finish_change(state, limbo_start);
         Ok(())
     }
 
@@ -186,14 +196,20 @@ impl AddressSpace {
             .map(|vpn| state.pages[vpn].and_then(|m| m.frame).expect("owned above"))
             .inspect(|&frame| inner.pool.retain(frame))
             .collect();
+        // The pages stop counting against this space's reservation (shared
+        // pages need no frame of the space's own); the region takes their
+        // share of it, against the same quota.
+        let reservation = state.reservation.split_off(pages.len() as u64);
         let region = Region::from_frames(
             &inner.pool,
             name,
             frames,
             max_rights,
             RegionOwner::Space(inner.id),
+            reservation,
         );
         region.record_mapping(inner.id, Arc::downgrade(&self.inner), pages.start);
+        inner.hold_region(&mut state, &region);
         for vpn in pages {
             let m = state.pages[vpn].expect("checked mapped");
             let kind = PageKind::Shared(region.id());
@@ -226,6 +242,8 @@ impl AddressSpace {
             return Err(MmuError::AlreadyMapped(region.id()));
         }
         region.admit(inner.id, rights, Arc::downgrade(&self.inner), pages.start)?;
+        inner.hold_region(&mut state, region);
+        let limbo_start = state.limbo.len();
         for (vpn, &frame) in pages.zip(region.frames()) {
             inner.pool.retain(frame);
             let mapping = Mapping {
@@ -236,9 +254,7 @@ impl AddressSpace {
             };
             inner.set_page(&mut state, vpn, Some(mapping));
         }
-        inner.settle(&mut state);
-        drop(state);
-        inner.accessors.shootdown();
+        inner.finish_change(state, limbo_start);
         Ok(())
     }
 
@@ -260,9 +276,12 @@ impl AddressSpace {
             .iter()
             .filter(|p| p.is_some_and(|m| matches!(m.kind, PageKind::Shared(_))))
             .count();
-        let clone = SpaceInner::empty(inner.pool.clone(), inner.max_wasm_pages)?;
-        let mut copies = inner.pool.alloc_many(shared)?;
+        let quota = state.reservation.quota().cloned();
+        let clone = SpaceInner::empty(inner.pool.clone(), inner.max_wasm_pages, quota.as_ref())?;
         let mut clone_state = clone.lock();
+        let mapped = state.pages.iter().filter(|p| p.is_some()).count() as u64;
+        clone_state.reservation.grow(mapped)?;
+        let mut copies = inner.pool.alloc_many(shared)?;
         clone_state.pages = vec![None; state.pages.len()];
         for vpn in 0..state.pages.len() {
             let Some(m) = state.pages[vpn] else { continue };
@@ -330,6 +349,7 @@ impl SpaceInner {
         update: impl Fn(Mapping) -> Option<Mapping>,
     ) {
         let mut state = self.lock();
+        let limbo_start = state.limbo.len();
         let end = first.saturating_add(count).min(state.pages.len());
         for vpn in first.min(end)..end {
             if let Some(m) = state.pages[vpn] {
@@ -338,8 +358,6 @@ impl SpaceInner {
                 }
             }
         }
-        self.settle(&mut state);
-        drop(state);
-        self.accessors.shootdown();
+        self.finish_change(state, limbo_start);
     }
 }

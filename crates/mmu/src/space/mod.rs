@@ -30,7 +30,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::frame_pool::{FrameId, FramePool};
 use crate::page::{MapRun, Mapping, Page, PageInfo, PageKind};
+use crate::quota::{MemoryQuota, Reservation};
 use crate::reclaim::Readers;
+use crate::region::Region;
 use crate::shootdown::Accessors;
 use crate::tables::{Tables, ZERO_PAGE};
 use crate::{MmuError, RegionId, Rights, MAX_WASM_PAGES, PAGES_PER_WASM_PAGE, PAGE_SIZE};
@@ -100,10 +102,23 @@ pub(crate) struct SpaceInner {
 pub(crate) struct SpaceState {
     /// One entry per page below `memory.size`.
     pub(crate) pages: Vec<Page>,
-    /// How many pages of each region are mapped here.
-    pub(crate) regions: HashMap<RegionId, usize>,
+    /// How many pages of each region are mapped here, and a handle that
+    /// keeps the region (and the frames it reserved) alive meanwhile.
+    pub(crate) regions: HashMap<RegionId, RegionUse>,
     /// Frame references given up while a pin may still use them.
     pub(crate) limbo: Vec<FrameId>,
+    /// Pages that hold or may need a private frame (zero, private and
+    /// copy-on-write pages; not shared or unmapped ones).
+    pub(crate) needing: u64,
+    /// Frames promised to this space: at least `needing` once an
+    /// operation completes (see [`crate::quota`]).
+    pub(crate) reservation: Reservation,
+}
+
+/// One region's use by a space.
+pub(crate) struct RegionUse {
+    pub(crate) pages: usize,
+    pub(crate) region: Option<Region>,
 }
 
 impl AddressSpace {
@@ -116,6 +131,21 @@ impl AddressSpace {
     /// or the maximum exceeds 4 GiB; [`MmuError::HostMemory`] if the
     /// host cannot allocate the translation tables.
     pub fn new(pool: &FramePool, limits: MemoryLimits) -> Result<AddressSpace, MmuError> {
+        AddressSpace::with_quota(pool, limits, None)
+    }
+
+    /// Like [`AddressSpace::new`], with every frame the space may need
+    /// reserved against `quota` (a tenant's) as well as the pool.
+    ///
+    /// # Errors
+    ///
+    /// As [`AddressSpace::new`], and [`MmuError::QuotaExceeded`] or
+    /// [`MmuError::OutOfFrames`] if the initial size cannot be reserved.
+    pub fn with_quota(
+        pool: &FramePool,
+        limits: MemoryLimits,
+        quota: Option<&MemoryQuota>,
+    ) -> Result<AddressSpace, MmuError> {
         let maximum = limits.maximum.unwrap_or(MAX_WASM_PAGES);
         if limits.initial > maximum || maximum > MAX_WASM_PAGES {
             return Err(MmuError::InvalidLimits {
@@ -123,7 +153,7 @@ impl AddressSpace {
                 maximum,
             });
         }
-        let inner = SpaceInner::empty(pool.clone(), maximum)?;
+        let inner = SpaceInner::empty(pool.clone(), maximum, quota)?;
         inner.grow(limits.initial)?;
         Ok(AddressSpace {
             inner: Arc::new(inner),
@@ -162,12 +192,14 @@ impl AddressSpace {
     }
 
     /// `memory.grow`: adds `delta` Wasm pages of read-write zero pages and
-    /// returns the old size in Wasm pages.
+    /// returns the old size in Wasm pages. Their frames are reserved now,
+    /// so the first write to them never fails for lack of frames.
     ///
     /// # Errors
     ///
     /// [`MmuError::GrowBeyondMaximum`] if the result would exceed the
-    /// maximum; nothing changes then.
+    /// maximum, [`MmuError::QuotaExceeded`] or [`MmuError::OutOfFrames`]
+    /// if the frames cannot be reserved; nothing changes then.
     pub fn grow(&self, delta: u64) -> Result<u64, MmuError> {
         self.inner.grow(delta)
     }
@@ -214,6 +246,17 @@ impl AddressSpace {
         self.inner.lock().regions.contains_key(&region)
     }
 
+    /// Bytes of frames reserved for this space (its zero, private and
+    /// copy-on-write pages), counted against its quota.
+    pub fn reserved_bytes(&self) -> u64 {
+        self.inner.lock().reservation.frames() * PAGE_SIZE as u64
+    }
+
+    /// The quota this space's reservations count against, if any.
+    pub fn quota(&self) -> Option<MemoryQuota> {
+        self.inner.lock().reservation.quota().cloned()
+    }
+
     /// Where the byte at `addr` lives physically, as a key that is equal
     /// for two addresses (in any spaces of the pool) exactly when they
     /// reach the same byte of the same frame: what futex-style waits on
@@ -249,8 +292,13 @@ impl std::fmt::Debug for AddressSpace {
 
 impl SpaceInner {
     /// A space of size 0 whose tables cover `max_wasm_pages`.
-    fn empty(pool: FramePool, max_wasm_pages: u64) -> Result<SpaceInner, MmuError> {
+    fn empty(
+        pool: FramePool,
+        max_wasm_pages: u64,
+        quota: Option<&MemoryQuota>,
+    ) -> Result<SpaceInner, MmuError> {
         let table_len = max_wasm_pages as usize * PAGES_PER_WASM_PAGE;
+        let reservation = Reservation::new(&pool, quota);
         Ok(SpaceInner {
             id: SpaceId::fresh(),
             pool,
@@ -264,6 +312,8 @@ impl SpaceInner {
                 pages: Vec::new(),
                 regions: HashMap::new(),
                 limbo: Vec::new(),
+                needing: 0,
+                reservation,
             }),
         })
     }
@@ -292,6 +342,8 @@ impl SpaceInner {
                 maximum: self.max_wasm_pages,
             })?;
         let added = ((new - current) * wasm_page) as usize;
+        let needed = state.needing + state.limbo.len() as u64 + added as u64;
+        state.reservation.ensure(needed)?;
         state.pages.try_reserve(added).map_err(|_| {
             MmuError::HostMemory((added * std::mem::size_of::<Option<Mapping>>()) as u64)
         })?;
@@ -336,6 +388,11 @@ impl SpaceInner {
         let (read, write) = self.entries_for(&new);
         self.tables.set(vpn, read, write);
         self.generation.fetch_add(1, Ordering::Release);
+        match (needs_frame_reserved(&old), needs_frame_reserved(&new)) {
+            (false, true) => state.needing += 1,
+            (true, false) => state.needing -= 1,
+            _ => {}
+        }
         let old_frame = old.and_then(|m| m.frame);
         let new_frame = new.and_then(|m| m.frame);
         if old_frame != new_frame {
@@ -344,22 +401,68 @@ impl SpaceInner {
             }
         }
         if let Some(PageKind::Shared(region)) = old.map(|m| m.kind) {
-            if let Some(count) = state.regions.get_mut(&region) {
-                *count -= 1;
-                if *count == 0 {
+            if let Some(used) = state.regions.get_mut(&region) {
+                used.pages -= 1;
+                if used.pages == 0 {
                     state.regions.remove(&region);
                 }
             }
         }
         if let Some(PageKind::Shared(region)) = new.map(|m| m.kind) {
-            *state.regions.entry(region).or_insert(0) += 1;
+            state
+                .regions
+                .entry(region)
+                .or_insert(RegionUse {
+                    pages: 0,
+                    region: None,
+                })
+                .pages += 1;
         }
+    }
+
+    /// Keeps `region` alive while this space maps pages of it: its frames
+    /// stay reserved (by the region) as long as any space can reach them.
+    /// Call before mapping its pages.
+    pub(crate) fn hold_region(&self, state: &mut SpaceState, region: &Region) {
+        state
+            .regions
+            .entry(region.id())
+            .or_insert(RegionUse {
+                pages: 0,
+                region: None,
+            })
+            .region = Some(region.clone());
+    }
+
+    /// Ends an operation that changed page states under `state`: waits for
+    /// a shootdown (no access of another thread still uses an old
+    /// translation, see [`crate::shootdown`]), then releases the frames the
+    /// operation gave up (those added to limbo from `limbo_start` on; no
+    /// stale translation can reach them any more), then gives back the
+    /// reservation they held.
+    pub(crate) fn finish_change(&self, mut state: MutexGuard<'_, SpaceState>, limbo_start: usize) {
+        let start = limbo_start.min(state.limbo.len());
+        let released = state.limbo.split_off(start);
+        drop(state);
+        self.accessors.shootdown();
+        for frame in released {
+            self.pool.release(frame);
+        }
+        let mut state = self.lock();
+        self.settle(&mut state);
+    }
+
+    /// Gives back reserved frames this space no longer needs.
+    pub(crate) fn trim_reservation(&self, state: &mut SpaceState) {
+        let needed = state.needing + state.limbo.len() as u64;
+        state.reservation.trim_to(needed);
     }
 
     /// Releases limbo if no pin is active. Every operation that may have
     /// given up references calls this before it releases the lock.
     pub(crate) fn settle(&self, state: &mut SpaceState) {
         self.readers.settle(&mut state.limbo, &self.pool);
+        self.trim_reservation(state);
     }
 
     /// The host address of a mapped page's contents (the zero page for zero
@@ -388,6 +491,12 @@ impl SpaceInner {
             _ => Err(MmuError::OutOfRange { addr, len, size }),
         }
     }
+}
+
+/// Whether a page holds or may need a private frame of this space's own
+/// (and so counts against its reservation).
+fn needs_frame_reserved(page: &Page) -> bool {
+    page.is_some_and(|m| !matches!(m.kind, PageKind::Shared(_)))
 }
 
 impl Drop for SpaceInner {
