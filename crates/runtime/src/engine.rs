@@ -40,6 +40,12 @@ pub struct Config {
     /// the data segments, later ones clone the result in time proportional
     /// to the number of pages, and copy a page only when they write it.
     pub cow_instantiation: bool,
+    /// Let the frame pool overcommit (virtual memory only): `memory.grow`
+    /// then never fails for lack of frames, and a write that finds no
+    /// frame left traps instead. Off by default: every page a memory may
+    /// write is reserved when it grows, so a tenant within its quota never
+    /// faults for lack of frames. Always off in the enclave profile.
+    pub overcommit: bool,
 }
 
 impl Default for Config {
@@ -52,6 +58,7 @@ impl Default for Config {
             max_stack_cells: 1 << 20,
             max_memory_bytes: None,
             cow_instantiation: true,
+            overcommit: false,
         }
     }
 }
@@ -79,10 +86,15 @@ impl Engine {
     pub fn new(config: Config) -> Result<Engine, Error> {
         #[cfg(feature = "enclave")]
         let config = enclave_config(config)?;
-        let pool = FramePool::new(match config.memory {
+        let budget = match config.memory {
             MemoryBackend::Virtual => config.frame_budget,
             MemoryBackend::Plain => 0,
-        })?;
+        };
+        let pool = if config.overcommit {
+            FramePool::new_overcommitted(budget)?
+        } else {
+            FramePool::new(budget)?
+        };
         Ok(Engine {
             config: Arc::new(config),
             pool,
@@ -115,5 +127,7 @@ fn enclave_config(mut config: Config) -> Result<Config, Error> {
     }
     let budget = config.frame_budget;
     config.max_memory_bytes = Some(config.max_memory_bytes.map_or(budget, |m| m.min(budget)));
+    // No guest may fault for lack of frames inside an enclave.
+    config.overcommit = false;
     Ok(config)
 }

@@ -141,7 +141,10 @@ impl Instance {
         let image = image_use(store, module);
         for memory in &info.memories[info.num_imported_memories as usize..] {
             let index = match &image {
-                ImageUse::Clone(image) => store.push_memory(image.try_clone()?, memory.maximum),
+                ImageUse::Clone(image) => {
+                    let clone = image.try_clone_with_quota(store.memory_quota())?;
+                    store.push_memory(clone, memory.maximum)
+                }
                 _ => Memory::new(store, memory.initial, memory.maximum)?,
             };
             memories.push(index.0);
@@ -270,7 +273,13 @@ impl Instance {
             let memory = Memory(store_memory(&data, 0));
             if let Some(space) = memory.address_space(store) {
                 // Another thread may have recorded one first; either is fine.
-                let _ = data.module.inner.memory_image.set(space.try_clone()?);
+                // The image belongs to the module, not to this tenant: its
+                // frames are reserved against the pool alone.
+                let _ = data
+                    .module
+                    .inner
+                    .memory_image
+                    .set(space.try_clone_with_quota(None)?);
             }
         }
         if let Some(start) = info.start {

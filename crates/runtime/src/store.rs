@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use waven_mmu::{AddressSpace, MemoryFault, PlainMemory};
+use waven_mmu::{AddressSpace, MemoryFault, MemoryQuota, PlainMemory};
 
 use crate::engine::{Engine, MemoryBackend};
 use crate::error::{Error, Trap, TrapKind};
@@ -46,6 +46,8 @@ pub(crate) struct StoreInner<T> {
     pub(crate) stack: Vec<u64>,
     /// Stops running code and blocking host calls (deadline, shutdown).
     pub(crate) interrupt: InterruptHandle,
+    /// The quota the frames of this store's virtual memories count against.
+    pub(crate) memory_quota: Option<MemoryQuota>,
 }
 
 pub(crate) enum FuncEntity<T> {
@@ -176,6 +178,7 @@ impl<T> Store<T> {
                 fuel: 0,
                 stack: Vec::new(),
                 interrupt: InterruptHandle::new(),
+                memory_quota: None,
             },
         }
     }
@@ -217,6 +220,19 @@ impl<T> Store<T> {
         self.inner.interrupt = handle;
     }
 
+    /// Makes the frames of virtual memories created from now on (by
+    /// instantiation and [`Memory::new`]) count against `quota`, which the
+    /// store's tenant may share with other stores: instantiation fails and
+    /// `memory.grow` returns -1 beyond it.
+    pub fn set_memory_quota(&mut self, quota: MemoryQuota) {
+        self.inner.memory_quota = Some(quota);
+    }
+
+    /// The memory quota, if one is set.
+    pub fn memory_quota(&self) -> Option<&MemoryQuota> {
+        self.inner.memory_quota.as_ref()
+    }
+
     /// A new memory of this store's backend.
     pub(crate) fn alloc_memory(
         &mut self,
@@ -240,7 +256,8 @@ impl<T> Store<T> {
         let backing = match self.engine.config.memory {
             MemoryBackend::Virtual => {
                 let limits = waven_mmu::MemoryLimits::new(initial, maximum);
-                Backing::Virtual(AddressSpace::new(&self.engine.pool, limits)?)
+                let quota = self.inner.memory_quota.as_ref();
+                Backing::Virtual(AddressSpace::with_quota(&self.engine.pool, limits, quota)?)
             }
             MemoryBackend::Plain => Backing::Plain(PlainMemory::new(initial, maximum)?),
         };

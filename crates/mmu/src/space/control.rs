@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::{AddressSpace, SpaceInner};
 use crate::page::{Mapping, PageKind};
+use crate::quota::MemoryQuota;
 use crate::region::{Region, RegionOwner};
 use crate::{MmuError, RegionId, Rights, PAGE_SIZE};
 
@@ -269,6 +270,21 @@ impl AddressSpace {
     /// [`MmuError::OutOfFrames`] (frames for shared pages),
     /// [`MmuError::HostMemory`] (tables); nothing changes then.
     pub fn try_clone(&self) -> Result<AddressSpace, MmuError> {
+        let quota = self.quota();
+        self.try_clone_with_quota(quota.as_ref())
+    }
+
+    /// Like [`AddressSpace::try_clone`], with the clone's frames reserved
+    /// against `quota` (for example a new tenant's) instead of this
+    /// space's quota.
+    ///
+    /// # Errors
+    ///
+    /// As [`AddressSpace::try_clone`], and [`MmuError::QuotaExceeded`].
+    pub fn try_clone_with_quota(
+        &self,
+        quota: Option<&MemoryQuota>,
+    ) -> Result<AddressSpace, MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
         let shared = state
@@ -276,8 +292,7 @@ impl AddressSpace {
             .iter()
             .filter(|p| p.is_some_and(|m| matches!(m.kind, PageKind::Shared(_))))
             .count();
-        let quota = state.reservation.quota().cloned();
-        let clone = SpaceInner::empty(inner.pool.clone(), inner.max_wasm_pages, quota.as_ref())?;
+        let clone = SpaceInner::empty(inner.pool.clone(), inner.max_wasm_pages, quota)?;
         let mut clone_state = clone.lock();
         let mapped = state.pages.iter().filter(|p| p.is_some()).count() as u64;
         clone_state.reservation.grow(mapped)?;
