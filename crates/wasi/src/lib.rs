@@ -76,7 +76,7 @@ mod random;
 mod stdio;
 mod unsupported;
 
-use waven_runtime::{Caller, FuncType, Linker, Val, ValType};
+use waven_runtime::{Caller, FuncType, Linker, Trap, TrapKind, Val, ValType};
 
 use crate::call::{Args, Body, Call};
 use crate::fs::{fdstat, io, paths, readdir};
@@ -229,7 +229,7 @@ pub fn add_to_linker<T: 'static>(
         let body = import.body;
         let ty = FuncType::new(import.params.iter().copied(), [I32]);
         linker.func_new(MODULE, import.name, ty, move |caller, args, results| {
-            let errno = dispatch(caller, get, body, args);
+            let errno = dispatch(caller, get, body, args)?;
             if let Some(slot) = results.first_mut() {
                 *slot = Val::I32(i32::from(errno));
             }
@@ -244,13 +244,16 @@ pub fn add_to_linker<T: 'static>(
     )
 }
 
-/// Runs `body` on the caller's WASI state and memory: the errno to return.
+/// Runs `body` on the caller's WASI state and memory: the errno to return,
+/// or an [`TrapKind::Interrupted`] trap if the store was stopped while the
+/// call blocked.
 fn dispatch<T>(
     mut caller: Caller<'_, T>,
     get: fn(&mut T) -> &mut WasiCtx,
     body: Body,
     args: &[Val],
-) -> errno::Errno {
+) -> Result<errno::Errno, Trap> {
+    let interrupt = caller.interrupt_handle().clone();
     let memory = caller.memory();
     let store = caller.store();
     let (view, data) = match memory {
@@ -263,11 +266,17 @@ fn dispatch<T>(
     let mut call = Call {
         ctx: get(data),
         mem: GuestMemory::new(view),
+        interrupt,
+        interrupted: false,
     };
-    match body(&mut call, &Args(args)) {
+    let result = body(&mut call, &Args(args));
+    if call.interrupted {
+        return Err(Trap::from(TrapKind::Interrupted));
+    }
+    Ok(match result {
         Ok(()) => errno::SUCCESS,
         Err(errno) => errno,
-    }
+    })
 }
 
 #[cfg(test)]

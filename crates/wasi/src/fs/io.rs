@@ -24,10 +24,20 @@ fn io_errno(error: std::io::Error) -> Errno {
 /// `fd_read(fd, iovs, iovs_len, nread_ptr)`.
 pub(crate) fn fd_read(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     let (fd, nread_ptr) = (args.u32(0)?, args.ptr(3)?);
+    // The host's stdin may block without end; a store already stopped
+    // does not start waiting on it.
+    let host_stdin = matches!(
+        call.ctx.fds.get(fd).map(|entry| &entry.kind),
+        Ok(FdKind::Stdin(stdin)) if stdin.is_inherited()
+    );
+    if host_stdin {
+        call.check_interrupt()?;
+    }
     let entry = call.ctx.fds.require(fd, rights::FD_READ)?;
     let iovs = call.mem.read_iovecs(args.ptr(1)?, args.u32(2)?)?;
-    call.mem.check_write_all(&iovs)?;
-    call.mem.check_write(nread_ptr, 4)?;
+    // Rights and frames for every byte this call may write, before any
+    // input is consumed: all or nothing, also when frames run out.
+    call.mem.check_write_all(&iovs, &[(nread_ptr, 4)])?;
     let mut data = vec![0u8; capped_total(&iovs)];
     let n = match &mut entry.kind {
         FdKind::Stdin(stdin) => stdin.read(&mut data).map_err(io_errno)?,
@@ -135,8 +145,7 @@ pub(crate) fn fd_pread(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     let (fd, offset, nread_ptr) = (args.u32(0)?, args.u64(3)?, args.ptr(4)?);
     let (file, _) = seekable(&mut call.ctx.fds, fd, rights::FD_READ | rights::FD_SEEK)?;
     let iovs = call.mem.read_iovecs(args.ptr(1)?, args.u32(2)?)?;
-    call.mem.check_write_all(&iovs)?;
-    call.mem.check_write(nread_ptr, 4)?;
+    call.mem.check_write_all(&iovs, &[(nread_ptr, 4)])?;
     let mut data = vec![0u8; capped_total(&iovs)];
     let n = loop {
         match file.read_at(&mut data, offset) {
@@ -221,7 +230,7 @@ fn sync(
         FdKind::File(file) => how(file).map_err(io_errno),
         FdKind::Output(sink) => sink.flush().map_err(io_errno),
         FdKind::Dir(dir) => {
-            let handle = File::open(dir.host_path()).map_err(io_errno)?;
+            let handle = dir.dir.try_clone().map_err(io_errno)?.into_std_file();
             how(&handle).map_err(io_errno)
         }
         FdKind::Stdin(_) => Ok(()),
