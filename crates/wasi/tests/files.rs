@@ -337,3 +337,44 @@ fn preopens_are_described() {
         assert_eq!(guest.call("fd_prestat_get", &[1, 0x40]), e(errno::BADF));
     }
 }
+
+#[test]
+fn open_descriptors_are_limited_per_context() {
+    let scratch = Scratch::new("maxfds");
+    fs::write(scratch.join("f"), b"x").unwrap();
+    // Three streams and the preopen leave room for two more.
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(&scratch.path, ".")
+        .unwrap()
+        .max_fds(6)
+        .build();
+    let mut guest = Guest::wrapper(MemoryBackend::Virtual, ctx);
+    let mfile = i32::from(errno::MFILE);
+    let (errno, first) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);
+    assert_eq!(errno, 0);
+    assert_eq!(guest.open(PREOPEN, ".", DIRECTORY, READ_RIGHTS, 0).0, 0);
+    assert_eq!(guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0).0, mfile);
+    assert_eq!(guest.open(PREOPEN, ".", DIRECTORY, READ_RIGHTS, 0).0, mfile);
+    // Closing one makes room for one.
+    assert_eq!(guest.call("fd_close", &[i64::from(first)]), 0);
+    let (errno, again) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);
+    assert_eq!((errno, again), (0, first), "the lowest free number");
+    assert_eq!(guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0).0, mfile);
+}
+
+#[test]
+fn the_default_limit_is_1024_descriptors() {
+    let scratch = Scratch::new("defaultfds");
+    fs::write(scratch.join("f"), b"x").unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(&scratch.path, ".")
+        .unwrap()
+        .build();
+    let mut guest = Guest::wrapper(MemoryBackend::Virtual, ctx);
+    for n in 4..1024 {
+        let (errno, fd) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);
+        assert_eq!((errno, fd), (0, n));
+    }
+    let (errno, _) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);
+    assert_eq!(errno, i32::from(errno::MFILE));
+}
