@@ -15,10 +15,15 @@
 //! frame pool ran out, and a call that consumes input checks all its
 //! buffers before it consumes anything.
 //!
-//! Files are reachable only through preopened directories, with paths
-//! resolved component by component inside the preopen (see the `path`
-//! module): absolute paths, `..` above the root and symlinks that leave
-//! the root get `EPERM` (63, as under wasmtime). The crate needs a Unix host.
+//! Files are reachable only through preopened directories. Every
+//! directory descriptor holds a host directory handle and every path is
+//! resolved by the kernel beneath it (cap-std; see the `path` module), so
+//! no sequence of calls, concurrent ones included, reaches outside:
+//! absolute paths, `..` above the descriptor's directory and symlinks that
+//! leave it get `EPERM` (63, as under wasmtime). A guest has at most
+//! [`WasiCtxBuilder::max_fds`] descriptors open. Blocking calls
+//! (`poll_oneoff`) end in a `TrapKind::Interrupted` trap at the store's
+//! deadline or interrupt. The crate needs a Unix host.
 //!
 //! Implemented: `args_get`, `args_sizes_get`, `environ_get`,
 //! `environ_sizes_get`, `clock_res_get`, `clock_time_get`, `random_get`,
