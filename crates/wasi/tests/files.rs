@@ -378,3 +378,29 @@ fn the_default_limit_is_1024_descriptors() {
     let (errno, _) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);
     assert_eq!(errno, i32::from(errno::MFILE));
 }
+
+#[test]
+fn a_file_can_be_created_without_write_rights() {
+    // POSIX's O_RDONLY | O_CREAT, which wasi-libc and Rust's std use.
+    let scratch = Scratch::new("rdcreat");
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(&scratch.path, ".")
+        .unwrap()
+        .build();
+    let mut guest = Guest::wrapper(MemoryBackend::Virtual, ctx);
+    let (errno, fd) = guest.open(PREOPEN, "new", CREAT, 0, 0);
+    assert_eq!(errno, 0);
+    assert!(scratch.join("new").is_file());
+    // Again, now that it exists; and exclusively, which must fail.
+    assert_eq!(guest.open(PREOPEN, "new", CREAT, 0, 0).0, 0);
+    assert_eq!(
+        guest.open(PREOPEN, "new", CREAT | EXCL, 0, 0).0,
+        e(errno::EXIST)
+    );
+    // The descriptor has no write right, whatever the host opened.
+    guest.iovecs(0x40, &[(0x400, 1)]);
+    assert_eq!(
+        guest.call("fd_write", &[i64::from(fd), 0x40, 1, 0x50]),
+        e(errno::NOTCAPABLE)
+    );
+}

@@ -160,7 +160,22 @@ struct Mode {
     follow: bool,
 }
 
+impl Mode {
+    /// The same with host write access.
+    fn with_write(self) -> Mode {
+        Mode {
+            write: true,
+            ..self
+        }
+    }
+}
+
 /// Opens (or creates) the regular file at `path` beneath `dir`.
+///
+/// POSIX creates files for reading only (`O_RDONLY | O_CREAT`), which
+/// std-style open options refuse: such a file is created with host write
+/// access instead (the guest's descriptor still has no write right), and
+/// one that exists by then is opened as asked.
 fn open_file(
     dir: &Dir,
     path: &GuestPath<'_>,
@@ -168,25 +183,24 @@ fn open_file(
     open_flags: u16,
 ) -> Result<std::fs::File, Errno> {
     let has = |flag: u16| open_flags & flag != 0;
-    let mut options = OpenOptions::new();
-    options
-        .read(mode.read)
-        .write(mode.write)
-        .create(has(oflags::CREAT) && !has(oflags::EXCL))
-        .create_new(has(oflags::CREAT) && has(oflags::EXCL))
-        .truncate(has(oflags::TRUNC))
-        .follow(if mode.follow {
-            FollowSymlinks::Yes
-        } else {
-            FollowSymlinks::No
-        })
-        // A FIFO swapped in since the lookup must not block the host
-        // thread in open; it is refused just below.
-        .custom_flags(libc::O_NONBLOCK);
-    let file = dir
-        .open_with(path.path, &options)
-        .map_err(io_errno)?
-        .into_std();
+    let (create, exclusive) = (has(oflags::CREAT), has(oflags::EXCL));
+    let truncate = has(oflags::TRUNC);
+    let file = if create && !mode.write {
+        match open_host(dir, path, mode.with_write(), (false, true, truncate)) {
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && !exclusive => {
+                open_host(dir, path, mode, (false, false, truncate))
+            }
+            other => other,
+        }
+    } else {
+        open_host(
+            dir,
+            path,
+            mode,
+            (create && !exclusive, create && exclusive, truncate),
+        )
+    };
+    let file = file.map_err(io_errno)?;
     // Something other than a regular file may have appeared since the
     // lookup; refuse it rather than hand the guest a directory as a file.
     let meta = file.metadata().map_err(io_errno)?;
@@ -197,6 +211,31 @@ fn open_file(
         return Err(errno::NOTSUP);
     }
     Ok(file)
+}
+
+/// One host open beneath `dir` with `(create, create_new, truncate)`.
+fn open_host(
+    dir: &Dir,
+    path: &GuestPath<'_>,
+    mode: Mode,
+    (create, create_new, truncate): (bool, bool, bool),
+) -> io::Result<std::fs::File> {
+    let mut options = OpenOptions::new();
+    options
+        .read(mode.read)
+        .write(mode.write)
+        .create(create)
+        .create_new(create_new)
+        .truncate(truncate)
+        .follow(if mode.follow {
+            FollowSymlinks::Yes
+        } else {
+            FollowSymlinks::No
+        })
+        // A FIFO swapped in since the lookup must not block the host
+        // thread in open; the caller refuses it.
+        .custom_flags(libc::O_NONBLOCK);
+    Ok(dir.open_with(path.path, &options)?.into_std())
 }
 
 /// `path_filestat_get(fd, lookupflags, path, path_len, filestat_ptr)`.
