@@ -404,3 +404,22 @@ fn a_file_can_be_created_without_write_rights() {
         e(errno::NOTCAPABLE)
     );
 }
+
+#[test]
+fn directories_can_be_synced_and_stated() {
+    let scratch = Scratch::new("dirsync");
+    fs::create_dir(scratch.join("d")).unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(&scratch.path, ".")
+        .unwrap()
+        .build();
+    let mut guest = Guest::wrapper(MemoryBackend::Virtual, ctx);
+    let (errno, d) = guest.open(PREOPEN, "d", DIRECTORY, ALL_RIGHTS, 0);
+    assert_eq!(errno, 0);
+    for fd in [PREOPEN, i64::from(d)] {
+        assert_eq!(guest.call("fd_sync", &[fd]), 0, "fd {fd}");
+        assert_eq!(guest.call("fd_datasync", &[fd]), 0, "fd {fd}");
+        assert_eq!(guest.call("fd_filestat_get", &[fd, 0x600]), 0);
+        assert_eq!(guest.read(0x600 + 16, 1), [3], "a directory");
+    }
+}

@@ -11,6 +11,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 
+use cap_fs_ext::OpenOptionsMaybeDirExt;
+
 use crate::abi::{fdflags, rights, whence};
 use crate::call::{Args, Call, WasiResult};
 use crate::errno::{self, Errno};
@@ -230,8 +232,12 @@ fn sync(
         FdKind::File(file) => how(file).map_err(io_errno),
         FdKind::Output(sink) => sink.flush().map_err(io_errno),
         FdKind::Dir(dir) => {
-            let handle = dir.dir.try_clone().map_err(io_errno)?.into_std_file();
-            how(&handle).map_err(io_errno)
+            // Directory handles may be `O_PATH`, which cannot be synced:
+            // open the directory itself (".", beneath the handle) to sync.
+            let mut options = cap_std::fs::OpenOptions::new();
+            options.read(true).maybe_dir(true);
+            let handle = dir.dir.open_with(".", &options).map_err(io_errno)?;
+            how(&handle.into_std()).map_err(io_errno)
         }
         FdKind::Stdin(_) => Ok(()),
     }
