@@ -143,23 +143,34 @@ impl FdTable {
 
     /// The directory descriptor `fd` with `rights`: `NOTDIR` if `fd` is
     /// open but not a directory.
-    pub(crate) fn dir(&mut self, fd: u32, rights: u64) -> Result<(&mut DirFd, u64), Errno> {
-        let entry = self.get(fd)?;
+    pub(crate) fn dir(&self, fd: u32, rights: u64) -> Result<(&DirFd, u64), Errno> {
+        let entry = self
+            .slots
+            .get(fd as usize)
+            .and_then(Option::as_ref)
+            .ok_or(errno::BADF)?;
         let inheriting = entry.rights_inheriting;
         let has_rights = entry.rights_base & rights == rights;
-        match &mut entry.kind {
+        match &entry.kind {
             FdKind::Dir(dir) if has_rights => Ok((dir, inheriting)),
             FdKind::Dir(_) => Err(errno::NOTCAPABLE),
             _ => Err(errno::NOTDIR),
         }
     }
 
-    /// Opens a descriptor at the lowest free number: `MFILE` when the
-    /// limit's worth are open.
-    pub(crate) fn insert(&mut self, entry: FdEntry) -> Result<u32, Errno> {
+    /// `MFILE` if no descriptor can be opened: checked before a call
+    /// creates anything, so that a full table fails without side effects.
+    pub(crate) fn check_room(&self) -> Result<(), Errno> {
         if self.open >= self.limit {
             return Err(errno::MFILE);
         }
+        Ok(())
+    }
+
+    /// Opens a descriptor at the lowest free number: `MFILE` when the
+    /// limit's worth are open.
+    pub(crate) fn insert(&mut self, entry: FdEntry) -> Result<u32, Errno> {
+        self.check_room()?;
         Ok(self.insert_unlimited(entry))
     }
 

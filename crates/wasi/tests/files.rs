@@ -355,6 +355,9 @@ fn open_descriptors_are_limited_per_context() {
     assert_eq!(guest.open(PREOPEN, ".", DIRECTORY, READ_RIGHTS, 0).0, 0);
     assert_eq!(guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0).0, mfile);
     assert_eq!(guest.open(PREOPEN, ".", DIRECTORY, READ_RIGHTS, 0).0, mfile);
+    // A full table fails before anything is created.
+    assert_eq!(guest.open(PREOPEN, "g", CREAT, ALL_RIGHTS, 0).0, mfile);
+    assert!(!scratch.join("g").exists());
     // Closing one makes room for one.
     assert_eq!(guest.call("fd_close", &[i64::from(first)]), 0);
     let (errno, again) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);

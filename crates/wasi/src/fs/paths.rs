@@ -81,8 +81,10 @@ pub(crate) fn path_open(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     let create_new = has(oflags::CREAT) && has(oflags::EXCL);
     // O_CREAT|O_EXCL never follows a final symlink (it must fail instead).
     let follow = dirflags & LOOKUP_SYMLINK_FOLLOW != 0 && !create_new;
-    // Check the result pointer before anything is created.
+    // Check the result pointer and room in the table before anything is
+    // created.
     call.mem.check_write(result_ptr, 4)?;
+    call.ctx.fds.check_room()?;
     let (dir, text, inheritable) = dir_and_path(call, fd, needed, path_arg)?;
     let path = GuestPath::parse(&text)?;
     let base = asked_base & inheritable;
@@ -299,26 +301,16 @@ pub(crate) fn path_unlink_file(call: &mut Call<'_>, args: &Args<'_>) -> WasiResu
 /// new_path_len)`: both ends must lie beneath the directories of their
 /// descriptors (different host file systems give `XDEV`).
 pub(crate) fn path_rename(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    let (from_fd, to_fd) = (args.u32(0)?, args.u32(3)?);
     let from_text = call.mem.read_path(args.ptr(1)?, args.u32(2)?)?;
     let to_text = call.mem.read_path(args.ptr(4)?, args.u32(5)?)?;
+    let (from_dir, _) = call.ctx.fds.dir(from_fd, rights::PATH_RENAME_SOURCE)?;
+    let (to_dir, _) = call.ctx.fds.dir(to_fd, rights::PATH_RENAME_TARGET)?;
     let (from, to) = (GuestPath::parse(&from_text)?, GuestPath::parse(&to_text)?);
-    let (from_fd, to_fd) = (args.u32(0)?, args.u32(3)?);
-    // Two lookups of the table: keep the first directory's handle as a
-    // clone only when the descriptors differ.
-    call.ctx.fds.dir(from_fd, rights::PATH_RENAME_SOURCE)?;
-    call.ctx.fds.dir(to_fd, rights::PATH_RENAME_TARGET)?;
     from.require_name()?;
     to.require_name()?;
-    let from_dir = call
-        .ctx
-        .fds
-        .dir(from_fd, 0)?
-        .0
-        .dir
-        .try_clone()
-        .map_err(io_errno)?;
-    let (to_dir, _) = call.ctx.fds.dir(to_fd, 0)?;
     from_dir
+        .dir
         .rename(from.path, &to_dir.dir, to.path)
         .map_err(io_errno)
 }
