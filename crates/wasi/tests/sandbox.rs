@@ -430,20 +430,50 @@ fn a_symlink_moved_up_cannot_lead_out() {
     }
 }
 
+/// Opens, reads, creates and deletes through `d` for `time` while someone
+/// swaps `d` between `real/` (holding `secret`, "inside") and a symlink
+/// to the outside: nothing outside may ever be read, created or deleted.
+fn hammer_through_d(guest: &mut Guest, tree: &Tree, time: Duration) -> u64 {
+    let deadline = Instant::now() + time;
+    let mut rounds = 0;
+    while Instant::now() < deadline {
+        rounds += 1;
+        if let Ok(data) = open_and_read(guest, PREOPEN, "d/secret", true) {
+            assert_eq!(data, b"inside", "round {rounds}");
+        }
+        let (errno, fd) = guest.open(PREOPEN, "d/victim", CREAT, ALL_RIGHTS, 0);
+        if errno == 0 {
+            assert_eq!(guest.call("fd_close", &[i64::from(fd)]), 0);
+        }
+        path_call(guest, "path_unlink_file", PREOPEN, "d/victim");
+        if path_call(guest, "path_create_directory", PREOPEN, "d/made") == 0 {
+            path_call(guest, "path_remove_directory", PREOPEN, "d/made");
+        }
+        let outside = names(&tree.base.join("outside"));
+        assert_eq!(outside, ["secret", "victim"], "round {rounds}");
+    }
+    rounds
+}
+
+/// A tree with `root/real/secret` for [`hammer_through_d`].
+fn race_tree(tag: &str) -> Tree {
+    let tree = Tree::new(tag);
+    fs::create_dir(tree.base.join("root/real")).unwrap();
+    fs::write(tree.base.join("root/real/secret"), b"inside").unwrap();
+    tree
+}
+
 #[test]
 fn a_directory_swapped_for_an_outward_symlink_never_lets_the_guest_out() {
-    let tree = Tree::new("race");
+    let tree = race_tree("race");
     let root = tree.base.join("root");
-    fs::create_dir(root.join("real")).unwrap();
-    fs::write(root.join("real/secret"), b"inside").unwrap();
     symlink("../outside", root.join("link")).unwrap();
     let mut guest = tree.guest(MemoryBackend::Virtual);
-    // The host (or another tenant) swaps `d` between a real directory and
-    // a symlink to the outside as fast as it can.
+    // The host swaps `d` between a real directory and a symlink to the
+    // outside as fast as it can.
     let stop = Arc::new(AtomicBool::new(false));
     let swapper = {
         let stop = stop.clone();
-        let root = root.clone();
         thread::spawn(move || {
             let mut swaps = 0u64;
             while !stop.load(Ordering::Relaxed) {
@@ -456,24 +486,49 @@ fn a_directory_swapped_for_an_outward_symlink_never_lets_the_guest_out() {
             swaps
         })
     };
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let mut rounds = 0;
-    while Instant::now() < deadline {
-        rounds += 1;
-        if let Ok(data) = open_and_read(&mut guest, PREOPEN, "d/secret", true) {
-            assert_eq!(data, b"inside", "round {rounds}");
-        }
-        let (errno, fd) = guest.open(PREOPEN, "d/victim", CREAT, ALL_RIGHTS, 0);
-        if errno == 0 {
-            assert_eq!(guest.call("fd_close", &[i64::from(fd)]), 0);
-        }
-        path_call(&mut guest, "path_unlink_file", PREOPEN, "d/victim");
-        if path_call(&mut guest, "path_create_directory", PREOPEN, "d/made") == 0 {
-            path_call(&mut guest, "path_remove_directory", PREOPEN, "d/made");
-        }
-        let outside = names(&tree.base.join("outside"));
-        assert_eq!(outside, ["secret", "victim"], "round {rounds}");
-    }
+    let rounds = hammer_through_d(&mut guest, &tree, Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 0 && rounds > 0);
+    tree.assert_outside_untouched();
+}
+
+#[test]
+fn another_tenant_sharing_the_preopen_cannot_open_a_way_out() {
+    let tree = race_tree("tenants");
+    let mut victim = tree.guest(MemoryBackend::Virtual);
+    let mut attacker = tree.guest(MemoryBackend::Virtual);
+    // The attacker plants an outward link with WASI calls alone: `t/l ->
+    // ..` moved up to `l`, and `link -> l/outside` (both texts read as
+    // staying inside), then swaps `d` between `real` and `link`.
+    assert_eq!(
+        path_call(&mut attacker, "path_create_directory", PREOPEN, "t"),
+        0
+    );
+    assert_eq!(make_symlink(&mut attacker, PREOPEN, "..", "t/l"), 0);
+    let rename = |guest: &mut Guest, from: &str, to: &str| {
+        let (f, f_len) = guest.path(0x100, from);
+        let (t, t_len) = guest.path(0x200, to);
+        guest.call("path_rename", &[PREOPEN, f, f_len, PREOPEN, t, t_len])
+    };
+    assert_eq!(rename(&mut attacker, "t/l", "l"), 0);
+    assert_eq!(make_symlink(&mut attacker, PREOPEN, "l/outside", "link"), 0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                for name in ["real", "link"] {
+                    assert_eq!(rename(&mut attacker, name, "d"), 0);
+                    assert_eq!(rename(&mut attacker, "d", name), 0);
+                }
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let rounds = hammer_through_d(&mut victim, &tree, Duration::from_secs(2));
     stop.store(true, Ordering::Relaxed);
     let swaps = swapper.join().unwrap();
     assert!(swaps > 0 && rounds > 0);
