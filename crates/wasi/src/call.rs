@@ -36,10 +36,10 @@ impl Call<'_> {
         })
     }
 
-    /// `INTR` (and a trap) if the store was interrupted or its deadline
-    /// passed: for calls about to block on something other than a timer.
-    pub(crate) fn check_interrupt(&mut self) -> Result<(), Errno> {
-        self.interrupt.check().map_err(|_| {
+    /// Waits until the host's stdin has input, or until the store's
+    /// deadline or an interrupt: then `INTR`, and the call traps.
+    pub(crate) fn wait_for_host_stdin(&mut self) -> Result<(), Errno> {
+        crate::stdio::wait_for_host_stdin(&self.interrupt).map_err(|_| {
             self.interrupted = true;
             errno::INTR
         })

@@ -26,20 +26,18 @@ fn io_errno(error: std::io::Error) -> Errno {
 /// `fd_read(fd, iovs, iovs_len, nread_ptr)`.
 pub(crate) fn fd_read(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     let (fd, nread_ptr) = (args.u32(0)?, args.ptr(3)?);
-    // The host's stdin may block without end; a store already stopped
-    // does not start waiting on it.
-    let host_stdin = matches!(
-        call.ctx.fds.get(fd).map(|entry| &entry.kind),
-        Ok(FdKind::Stdin(stdin)) if stdin.is_inherited()
-    );
-    if host_stdin {
-        call.check_interrupt()?;
-    }
     let entry = call.ctx.fds.require(fd, rights::FD_READ)?;
+    let host_stdin = matches!(&entry.kind, FdKind::Stdin(stdin) if stdin.is_inherited());
     let iovs = call.mem.read_iovecs(args.ptr(1)?, args.u32(2)?)?;
     // Rights and frames for every byte this call may write, before any
     // input is consumed: all or nothing, also when frames run out.
     call.mem.check_write_all(&iovs, &[(nread_ptr, 4)])?;
+    if host_stdin {
+        // The host's stdin may block without end: wait for input through
+        // the interrupt handle, so that the store's deadline ends the wait.
+        call.wait_for_host_stdin()?;
+    }
+    let entry = call.ctx.fds.require(fd, rights::FD_READ)?;
     let mut data = vec![0u8; capped_total(&iovs)];
     let n = match &mut entry.kind {
         FdKind::Stdin(stdin) => stdin.read(&mut data).map_err(io_errno)?,
