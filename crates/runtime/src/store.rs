@@ -400,6 +400,36 @@ impl MemoryView<'_> {
         }
     }
 
+    /// Makes the ranges (`(addr, len)` pairs) ready for writing, all or
+    /// none, so that writes into them afterwards cannot run out of frames:
+    /// on virtual memory every zero or copy-on-write page in them gets a
+    /// frame of its own ([`AddressSpace::prepare_writes`]); plain memory
+    /// only checks. Contents do not change. Host functions call it before
+    /// a side effect, such as consuming input, that a failed write could
+    /// not undo.
+    ///
+    /// # Errors
+    ///
+    /// The fault a write would raise (bounds, rights, frames); nothing
+    /// changed then.
+    pub fn prepare_writes(&mut self, ranges: &[(u64, u64)]) -> Result<(), MemoryFault> {
+        match &mut *self.backing {
+            Backing::Virtual(space) => space.prepare_writes(ranges),
+            Backing::Plain(plain) => {
+                ranges
+                    .iter()
+                    .filter(|(_, len)| *len > 0)
+                    .try_for_each(|&(addr, len)| {
+                        plain.check_access(addr, len, waven_mmu::Access::Write)
+                    })
+            }
+            Backing::Lent => match ranges.iter().find(|(_, len)| *len > 0) {
+                Some(&(addr, _)) => Err(lent_fault(addr, waven_mmu::Access::Write)),
+                None => Ok(()),
+            },
+        }
+    }
+
     /// Reads `buf.len()` bytes at `addr`.
     ///
     /// # Errors

@@ -47,14 +47,14 @@ fn put_sizes(
     count_ptr: u64,
     bytes_ptr: u64,
 ) -> WasiResult {
-    mem.check_write(count_ptr, 4)?;
-    mem.check_write(bytes_ptr, 4)?;
+    mem.check_write_ranges(&[(count_ptr, 4), (bytes_ptr, 4)])?;
     mem.write_u32(count_ptr, count)?;
     mem.write_u32(bytes_ptr, bytes)
 }
 
 /// Writes the strings into `buf_addr` and their addresses into
-/// `ptrs_addr`, after checking that both ranges may be written.
+/// `ptrs_addr`, after readying both ranges (rights and frames), so that
+/// the guest sees all of it or nothing.
 fn put_strings(
     mem: &mut GuestMemory<'_>,
     strings: &[String],
@@ -62,8 +62,10 @@ fn put_strings(
     buf_addr: u64,
 ) -> WasiResult {
     let (count, bytes) = sizes(strings)?;
-    mem.check_write(ptrs_addr, u64::from(count) * 4)?;
-    mem.check_write(buf_addr, u64::from(bytes))?;
+    mem.check_write_ranges(&[
+        (ptrs_addr, u64::from(count) * 4),
+        (buf_addr, u64::from(bytes)),
+    ])?;
     let mut buf = Vec::with_capacity(bytes as usize);
     let mut ptrs = Vec::with_capacity(count as usize * 4);
     for s in strings {

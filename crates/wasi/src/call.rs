@@ -1,7 +1,9 @@
 //! What every WASI function receives: the instance's WASI state, its
 //! memory, and its arguments.
 
-use waven_runtime::Val;
+use std::time::Duration;
+
+use waven_runtime::{InterruptHandle, Val};
 
 use crate::ctx::WasiCtx;
 use crate::errno::{self, Errno};
@@ -17,6 +19,31 @@ pub(crate) type Body = fn(&mut Call<'_>, &Args<'_>) -> WasiResult;
 pub(crate) struct Call<'a> {
     pub(crate) ctx: &'a mut WasiCtx,
     pub(crate) mem: GuestMemory<'a>,
+    /// The store's interrupt handle: blocking calls wait through it.
+    pub(crate) interrupt: InterruptHandle,
+    /// Set when the call was interrupted (deadline, shutdown): the call
+    /// then ends in a trap instead of returning its errno.
+    pub(crate) interrupted: bool,
+}
+
+impl Call<'_> {
+    /// Blocks for `duration` (`None`: until interrupted), or until the
+    /// store's deadline or an interrupt: then `INTR`, and the call traps.
+    pub(crate) fn sleep(&mut self, duration: Option<Duration>) -> Result<(), Errno> {
+        self.interrupt.sleep(duration).map_err(|_| {
+            self.interrupted = true;
+            errno::INTR
+        })
+    }
+
+    /// Waits until the host's stdin has input, or until the store's
+    /// deadline or an interrupt: then `INTR`, and the call traps.
+    pub(crate) fn wait_for_host_stdin(&mut self) -> Result<(), Errno> {
+        crate::stdio::wait_for_host_stdin(&self.interrupt).map_err(|_| {
+            self.interrupted = true;
+            errno::INTR
+        })
+    }
 }
 
 /// A call's arguments, typed by the function's signature.

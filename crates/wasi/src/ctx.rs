@@ -3,13 +3,15 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
 
 use crate::abi::rights;
 use crate::clock::Clocks;
 use crate::error::WasiError;
-use crate::fd::{DirFd, FdEntry, FdKind, FdTable};
+use crate::fd::{DirFd, FdEntry, FdKind, FdTable, DEFAULT_MAX_FDS};
 use crate::random::RandomSource;
 use crate::stdio::{HostStream, Input, Output, OutputSink, StdinState};
 
@@ -26,21 +28,47 @@ use crate::stdio::{HostStream, Input, Output, OutputSink, StdinState};
 ///     .build();
 /// # let _ = ctx;
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WasiCtxBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
-    preopens: Vec<(Arc<Path>, String)>,
+    /// Open host directories and their guest names.
+    preopens: Vec<(Dir, String)>,
     stdin: Input,
     stdout: Output,
     stderr: Output,
+    max_fds: usize,
+}
+
+impl Default for WasiCtxBuilder {
+    fn default() -> Self {
+        WasiCtxBuilder {
+            args: Vec::new(),
+            env: Vec::new(),
+            preopens: Vec::new(),
+            stdin: Input::default(),
+            stdout: Output::default(),
+            stderr: Output::default(),
+            max_fds: DEFAULT_MAX_FDS,
+        }
+    }
 }
 
 impl WasiCtxBuilder {
     /// A builder with no arguments, no environment, no preopens, an empty
-    /// stdin, and stdout and stderr inherited from the host.
+    /// stdin, stdout and stderr inherited from the host, and at most 1024
+    /// open descriptors.
     pub fn new() -> Self {
         WasiCtxBuilder::default()
+    }
+
+    /// Limits the descriptors the guest may have open at once to `n`, the
+    /// standard streams and preopens included (default 1024): `path_open`
+    /// beyond it returns `EMFILE` (33). The streams and preopens are always
+    /// opened, even beyond `n`; then the guest can open nothing more.
+    pub fn max_fds(mut self, n: usize) -> Self {
+        self.max_fds = n;
+        self
     }
 
     /// Sets the arguments, `argv[0]` (the program name) included.
@@ -57,14 +85,16 @@ impl WasiCtxBuilder {
 
     /// Makes the host directory `host` reachable by the guest under the
     /// name `guest` (for example `"."` or `"/data"`). Preopens get file
-    /// descriptors 3, 4, ... in the order they are added. The guest can
-    /// reach nothing outside `host`.
+    /// descriptors 3, 4, ... in the order they are added. The directory is
+    /// opened now and the guest reaches it through that handle only: it
+    /// can reach nothing outside it, even if `host` is later renamed or
+    /// replaced.
     ///
     /// # Errors
     ///
-    /// [`WasiError::Preopen`] if `host` cannot be canonicalized (it does
-    /// not exist, for example); [`WasiError::NotADirectory`] if it is not
-    /// a directory.
+    /// [`WasiError::Preopen`] if `host` cannot be canonicalized or opened
+    /// (it does not exist, for example); [`WasiError::NotADirectory`] if it
+    /// is not a directory.
     pub fn preopened_dir(
         mut self,
         host: impl AsRef<Path>,
@@ -78,8 +108,15 @@ impl WasiCtxBuilder {
         if !root.is_dir() {
             return Err(WasiError::NotADirectory(root));
         }
-        self.preopens
-            .push((Arc::from(root.as_path()), guest.into()));
+        // The one place a host path is opened by name, on the embedder's
+        // authority, not the guest's.
+        let dir = Dir::open_ambient_dir(&root, ambient_authority()).map_err(|source| {
+            WasiError::Preopen {
+                path: root.clone(),
+                source,
+            }
+        })?;
+        self.preopens.push((dir, guest.into()));
         Ok(self)
     }
 
@@ -103,7 +140,7 @@ impl WasiCtxBuilder {
 
     /// The configured context.
     pub fn build(self) -> WasiCtx {
-        let mut fds = FdTable::default();
+        let mut fds = FdTable::new(self.max_fds);
         let stdio = [
             FdEntry {
                 kind: FdKind::Stdin(StdinState::new(self.stdin)),
@@ -130,21 +167,17 @@ impl WasiCtxBuilder {
                 flags: 0,
             },
         ];
-        let preopens = self.preopens.into_iter().map(|(root, name)| FdEntry {
+        let preopens = self.preopens.into_iter().map(|(dir, name)| FdEntry {
             kind: FdKind::Dir(DirFd {
-                root,
-                rel: Vec::new(),
+                dir,
                 preopen: Some(name),
-                listing: None,
             }),
             rights_base: rights::DIRECTORY,
             rights_inheriting: rights::DIRECTORY | rights::FILE,
             flags: 0,
         });
         for entry in stdio.into_iter().chain(preopens) {
-            // The table is empty, so far below its limit: only a builder
-            // with more than MAX_FDS preopens loses the extra ones.
-            let _ = fds.insert(entry);
+            fds.insert_unlimited(entry);
         }
         WasiCtx {
             args: self.args,

@@ -177,6 +177,14 @@ pub(crate) fn from_fault(fault: MemoryFault) -> Errno {
 /// The errno of a host I/O error.
 pub(crate) fn from_io(error: &io::Error) -> Errno {
     use io::ErrorKind as K;
+    // Codes that std folds into a coarser kind (or none that is stable).
+    match error.raw_os_error() {
+        Some(libc::ELOOP) => return LOOP,
+        Some(libc::EPERM) => return PERM,
+        Some(libc::ENAMETOOLONG) => return NAMETOOLONG,
+        Some(libc::ENXIO) => return NXIO,
+        _ => {}
+    }
     match error.kind() {
         K::NotFound => NOENT,
         K::PermissionDenied => ACCES,
@@ -231,5 +239,7 @@ mod tests {
         let error = io::Error::from(io::ErrorKind::DirectoryNotEmpty);
         assert_eq!(from_io(&error), NOTEMPTY);
         assert_eq!(from_io(&io::Error::other("strange")), IO);
+        assert_eq!(from_io(&io::Error::from_raw_os_error(libc::ELOOP)), LOOP);
+        assert_eq!(from_io(&io::Error::from_raw_os_error(libc::EACCES)), ACCES);
     }
 }

@@ -2,26 +2,29 @@
 //! its rights and flags.
 //!
 //! ```text
-//!  fd 0 stdin ── StdinState      fd 3.. preopens ── Dir { root, rel: [] }
-//!  fd 1 stdout ─ OutputSink      later fds ──────── File | Dir { root, rel: [a, b] }
+//!  fd 0 stdin ── StdinState      fd 3.. preopens ── Dir (host directory handle)
+//!  fd 1 stdout ─ OutputSink      later fds ──────── File | Dir (host handles)
 //!  fd 2 stderr ─ OutputSink
 //! ```
 //!
-//! A directory descriptor names its place as a preopen root plus
-//! components below it (see [`crate::path`]); it holds no host handle, so
-//! every path operation is resolved again inside the sandbox.
+//! A directory descriptor holds an open host directory (a `cap_std` `Dir`),
+//! never a path: every path operation is resolved by the kernel relative to
+//! that handle and cannot leave it (see [`crate::path`]). A directory
+//! removed or replaced after it was opened stays the directory the handle
+//! refers to, as with any POSIX descriptor.
 
-use std::ffi::OsString;
 use std::fs::File;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use cap_std::fs::Dir;
 
 use crate::abi::filetype;
 use crate::errno::{self, Errno};
 use crate::stdio::{OutputSink, StdinState};
 
-/// The most descriptors a guest may have open at once (`MFILE` beyond).
-pub(crate) const MAX_FDS: usize = 1024;
+/// The default of the most descriptors a guest may have open at once,
+/// standard streams and preopens included (`MFILE` beyond).
+pub(crate) const DEFAULT_MAX_FDS: usize = 1024;
 
 /// One directory entry, as `fd_readdir` serializes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,28 +34,14 @@ pub(crate) struct DirEntryInfo {
     pub(crate) filetype: u8,
 }
 
-/// A directory descriptor: a place in a preopen's sandbox.
+/// A directory descriptor: an open host directory.
 #[derive(Debug)]
 pub(crate) struct DirFd {
-    /// The canonical host path of the preopen this directory lies in.
-    pub(crate) root: Arc<Path>,
-    /// Components from the root to this directory; none is `.`, `..` or a
-    /// symbolic link (checked when the directory was opened).
-    pub(crate) rel: Vec<OsString>,
+    /// The host directory. Paths relative to this descriptor are resolved
+    /// beneath it, never outside.
+    pub(crate) dir: Dir,
     /// The guest name of the preopen, when this descriptor is one.
     pub(crate) preopen: Option<String>,
-    /// The entries of the last listing, so that `fd_readdir` cookies stay
-    /// stable between calls; refreshed when a listing starts at cookie 0.
-    pub(crate) listing: Option<Arc<[DirEntryInfo]>>,
-}
-
-impl DirFd {
-    /// The directory's host path.
-    pub(crate) fn host_path(&self) -> PathBuf {
-        let mut path = self.root.to_path_buf();
-        path.extend(&self.rel);
-        path
-    }
 }
 
 /// What a descriptor refers to.
@@ -93,13 +82,47 @@ impl FdEntry {
     }
 }
 
+/// The entries of the directory `fd_readdir` listed last, so that its
+/// cookies stay stable between calls.
+#[derive(Debug)]
+pub(crate) struct Listing {
+    /// The descriptor listed.
+    pub(crate) fd: u32,
+    /// `.`, `..`, then the entries sorted by name.
+    pub(crate) entries: Arc<[DirEntryInfo]>,
+}
+
 /// The guest's descriptors, by number.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct FdTable {
     slots: Vec<Option<FdEntry>>,
+    /// Descriptors open now.
+    open: usize,
+    /// The most descriptors that may be open at once.
+    limit: usize,
+    /// One cached listing for the whole table, not one per descriptor, so
+    /// that a guest opening many directories cannot make the host hold
+    /// many listings.
+    pub(crate) listing: Option<Listing>,
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        FdTable::new(DEFAULT_MAX_FDS)
+    }
 }
 
 impl FdTable {
+    /// An empty table that holds at most `limit` open descriptors.
+    pub(crate) fn new(limit: usize) -> FdTable {
+        FdTable {
+            slots: Vec::new(),
+            open: 0,
+            limit,
+            listing: None,
+        }
+    }
+
     /// The descriptor `fd` (`BADF` if it is not open).
     pub(crate) fn get(&mut self, fd: u32) -> Result<&mut FdEntry, Errno> {
         self.slots
@@ -120,36 +143,65 @@ impl FdTable {
 
     /// The directory descriptor `fd` with `rights`: `NOTDIR` if `fd` is
     /// open but not a directory.
-    pub(crate) fn dir(&mut self, fd: u32, rights: u64) -> Result<(&mut DirFd, u64), Errno> {
-        let entry = self.get(fd)?;
+    pub(crate) fn dir(&self, fd: u32, rights: u64) -> Result<(&DirFd, u64), Errno> {
+        let entry = self
+            .slots
+            .get(fd as usize)
+            .and_then(Option::as_ref)
+            .ok_or(errno::BADF)?;
         let inheriting = entry.rights_inheriting;
         let has_rights = entry.rights_base & rights == rights;
-        match &mut entry.kind {
+        match &entry.kind {
             FdKind::Dir(dir) if has_rights => Ok((dir, inheriting)),
             FdKind::Dir(_) => Err(errno::NOTCAPABLE),
             _ => Err(errno::NOTDIR),
         }
     }
 
-    /// Opens a descriptor at the lowest free number.
-    pub(crate) fn insert(&mut self, entry: FdEntry) -> Result<u32, Errno> {
-        if let Some(free) = self.slots.iter().position(Option::is_none) {
-            self.slots[free] = Some(entry);
-            return Ok(free as u32);
-        }
-        if self.slots.len() >= MAX_FDS {
+    /// `MFILE` if no descriptor can be opened: checked before a call
+    /// creates anything, so that a full table fails without side effects.
+    pub(crate) fn check_room(&self) -> Result<(), Errno> {
+        if self.open >= self.limit {
             return Err(errno::MFILE);
         }
+        Ok(())
+    }
+
+    /// Opens a descriptor at the lowest free number: `MFILE` when the
+    /// limit's worth are open.
+    pub(crate) fn insert(&mut self, entry: FdEntry) -> Result<u32, Errno> {
+        self.check_room()?;
+        Ok(self.insert_unlimited(entry))
+    }
+
+    /// Opens a descriptor whatever the limit: for the standard streams and
+    /// preopens, which the embedder chose.
+    pub(crate) fn insert_unlimited(&mut self, entry: FdEntry) -> u32 {
+        self.open += 1;
+        if let Some(free) = self.slots.iter().position(Option::is_none) {
+            self.slots[free] = Some(entry);
+            return free as u32;
+        }
         self.slots.push(Some(entry));
-        Ok(self.slots.len() as u32 - 1)
+        self.slots.len() as u32 - 1
     }
 
     /// Closes `fd`, giving back what it referred to.
     pub(crate) fn remove(&mut self, fd: u32) -> Result<FdEntry, Errno> {
-        self.slots
+        let entry = self
+            .slots
             .get_mut(fd as usize)
             .and_then(Option::take)
-            .ok_or(errno::BADF)
+            .ok_or(errno::BADF)?;
+        self.open -= 1;
+        if self.listing.as_ref().is_some_and(|l| l.fd == fd) {
+            self.listing = None;
+        }
+        // Trailing free slots are dropped, so the table shrinks back.
+        while self.slots.last().is_some_and(Option::is_none) {
+            self.slots.pop();
+        }
+        Ok(entry)
     }
 
     /// Open descriptors, by number.
@@ -177,7 +229,7 @@ mod tests {
 
     #[test]
     fn numbers_are_reused_lowest_first_and_limited() {
-        let mut table = FdTable::default();
+        let mut table = FdTable::new(8);
         assert_eq!(table.insert(stdin_entry()), Ok(0));
         assert_eq!(table.insert(stdin_entry()), Ok(1));
         assert_eq!(table.insert(stdin_entry()), Ok(2));
@@ -185,8 +237,13 @@ mod tests {
         assert_eq!(table.remove(1).err(), Some(errno::BADF));
         assert_eq!(table.insert(stdin_entry()), Ok(1));
         while table.insert(stdin_entry()).is_ok() {}
-        assert_eq!(table.iter().count(), MAX_FDS);
+        assert_eq!(table.iter().count(), 8);
         assert_eq!(table.insert(stdin_entry()).err(), Some(errno::MFILE));
+        // The standard streams and preopens go in whatever the limit.
+        assert_eq!(table.insert_unlimited(stdin_entry()), 8);
+        table.remove(8).unwrap();
+        table.remove(3).unwrap();
+        assert_eq!(table.insert(stdin_entry()), Ok(3));
     }
 
     #[test]

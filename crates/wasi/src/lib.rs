@@ -15,10 +15,15 @@
 //! frame pool ran out, and a call that consumes input checks all its
 //! buffers before it consumes anything.
 //!
-//! Files are reachable only through preopened directories, with paths
-//! resolved component by component inside the preopen (see the `path`
-//! module): absolute paths, `..` above the root and symlinks that leave
-//! the root get `EPERM` (63, as under wasmtime). The crate needs a Unix host.
+//! Files are reachable only through preopened directories. Every
+//! directory descriptor holds a host directory handle and every path is
+//! resolved by the kernel beneath it (cap-std; see the `path` module), so
+//! no sequence of calls, concurrent ones included, reaches outside:
+//! absolute paths, `..` above the descriptor's directory and symlinks that
+//! leave it get `EPERM` (63, as under wasmtime). A guest has at most
+//! [`WasiCtxBuilder::max_fds`] descriptors open. Blocking calls
+//! (`poll_oneoff`) end in a `TrapKind::Interrupted` trap at the store's
+//! deadline or interrupt. The crate needs a Unix host.
 //!
 //! Implemented: `args_get`, `args_sizes_get`, `environ_get`,
 //! `environ_sizes_get`, `clock_res_get`, `clock_time_get`, `random_get`,
@@ -76,7 +81,7 @@ mod random;
 mod stdio;
 mod unsupported;
 
-use waven_runtime::{Caller, FuncType, Linker, Val, ValType};
+use waven_runtime::{Caller, FuncType, Linker, Trap, TrapKind, Val, ValType};
 
 use crate::call::{Args, Body, Call};
 use crate::fs::{fdstat, io, paths, readdir};
@@ -229,7 +234,7 @@ pub fn add_to_linker<T: 'static>(
         let body = import.body;
         let ty = FuncType::new(import.params.iter().copied(), [I32]);
         linker.func_new(MODULE, import.name, ty, move |caller, args, results| {
-            let errno = dispatch(caller, get, body, args);
+            let errno = dispatch(caller, get, body, args)?;
             if let Some(slot) = results.first_mut() {
                 *slot = Val::I32(i32::from(errno));
             }
@@ -244,13 +249,16 @@ pub fn add_to_linker<T: 'static>(
     )
 }
 
-/// Runs `body` on the caller's WASI state and memory: the errno to return.
+/// Runs `body` on the caller's WASI state and memory: the errno to return,
+/// or an [`TrapKind::Interrupted`] trap if the store was stopped while the
+/// call blocked.
 fn dispatch<T>(
     mut caller: Caller<'_, T>,
     get: fn(&mut T) -> &mut WasiCtx,
     body: Body,
     args: &[Val],
-) -> errno::Errno {
+) -> Result<errno::Errno, Trap> {
+    let interrupt = caller.interrupt_handle().clone();
     let memory = caller.memory();
     let store = caller.store();
     let (view, data) = match memory {
@@ -263,11 +271,17 @@ fn dispatch<T>(
     let mut call = Call {
         ctx: get(data),
         mem: GuestMemory::new(view),
+        interrupt,
+        interrupted: false,
     };
-    match body(&mut call, &Args(args)) {
+    let result = body(&mut call, &Args(args));
+    if call.interrupted {
+        return Err(Trap::from(TrapKind::Interrupted));
+    }
+    Ok(match result {
         Ok(()) => errno::SUCCESS,
         Err(errno) => errno,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -10,9 +10,14 @@
 //! ```
 //!
 //! Functions that have a side effect before they write guest memory
-//! (`fd_read` consumes input) first [`GuestMemory::check_write`] every
-//! destination, so that a bad buffer fails before anything happens.
-//! Zero-length ranges access nothing and never fault.
+//! (`fd_read` consumes input) or write several ranges first ready every
+//! destination ([`GuestMemory::check_write`] and friends): rights are
+//! checked and, on the software MMU, every zero or copy-on-write page gets
+//! its frame then, all or none ([`MemoryView::prepare_writes`]). A bad
+//! buffer or an exhausted frame pool thus fails the call before anything
+//! happens, and the writes after it cannot fail half way (short of a
+//! concurrent change of the pages). Zero-length ranges access nothing and
+//! never fault.
 
 use waven_mmu::Access;
 use waven_runtime::MemoryView;
@@ -65,9 +70,22 @@ impl<'a> GuestMemory<'a> {
             .map_err(errno::from_fault)
     }
 
-    /// Checks that `len` bytes at `addr` may be written.
-    pub(crate) fn check_write(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        self.check(addr, len, Access::Write)
+    /// Readies `len` bytes at `addr` for writing (rights and frames).
+    pub(crate) fn check_write(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
+        self.check_write_ranges(&[(addr, len)])
+    }
+
+    /// Readies every `(addr, len)` range for writing, all or none: checks
+    /// bounds and write rights, then takes the frames every later write
+    /// into them needs. Nothing changes on error.
+    pub(crate) fn check_write_ranges(&mut self, ranges: &[(u64, u64)]) -> Result<(), Errno> {
+        if ranges.iter().all(|(_, len)| *len == 0) {
+            return Ok(());
+        }
+        match self.view.as_mut() {
+            Some(view) => view.prepare_writes(ranges).map_err(errno::from_fault),
+            None => Err(errno::FAULT),
+        }
     }
 
     /// Checks that `len` bytes at `addr` may be read.
@@ -75,10 +93,26 @@ impl<'a> GuestMemory<'a> {
         self.check(addr, len, Access::Read)
     }
 
-    /// Checks that every buffer of `iovs` may be written.
-    pub(crate) fn check_write_all(&self, iovs: &[IoVec]) -> Result<(), Errno> {
+    /// Readies a scatter list and the `others` ranges (result pointers)
+    /// for writing, all or none: every buffer of `iovs` must be writable in
+    /// full, and frames are taken for the bytes one call can move (at most
+    /// [`MAX_IO_BYTES`], from the front) and for `others`.
+    pub(crate) fn check_write_all(
+        &mut self,
+        iovs: &[IoVec],
+        others: &[(u64, u64)],
+    ) -> Result<(), Errno> {
         iovs.iter()
-            .try_for_each(|iov| self.check_write(iov.addr, iov.len))
+            .try_for_each(|iov| self.check(iov.addr, iov.len, Access::Write))?;
+        let mut left = capped_total(iovs) as u64;
+        let mut ranges = Vec::with_capacity(iovs.len() + others.len());
+        for iov in iovs {
+            let take = iov.len.min(left);
+            ranges.push((iov.addr, take));
+            left -= take;
+        }
+        ranges.extend_from_slice(others);
+        self.check_write_ranges(&ranges)
     }
 
     /// Reads `buf.len()` bytes at `addr`.

@@ -1,296 +1,170 @@
 //! Sandboxed path resolution: how a guest path, relative to a directory
-//! descriptor, becomes a host path that lies inside the descriptor's
-//! preopen root.
+//! descriptor, reaches a host file without ever leaving that directory.
 //!
 //! ```text
-//!  guest "a/../b/link/c"  relative to  Dir { root: /srv/data, rel: [x] }
-//!     │ component by component, starting from [x]
-//!     ├─ "a"     symlink_metadata(/srv/data/x/a): a directory ─► [x, a]
-//!     ├─ ".."    pop ─► [x]              (popping past the root: ESCAPE = PERM)
-//!     ├─ "b"     a directory ─► [x, b]
-//!     ├─ "link"  a symlink: its relative target's components are resolved
-//!     │          in its place (absolute targets: ESCAPE; > 32 links: LOOP)
-//!     └─ "c"     the last component: examined only when it is followed
-//!  ─► /srv/data/x/b/<target...>/c
+//!  guest "a/../b/link/c"  relative to  DirFd { dir: <host directory handle> }
+//!     │ checked here: not empty, not absolute, no component > 255 bytes
+//!     ▼
+//!  cap-std, relative to the handle:
+//!     openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)   where the kernel has it
+//!     else one component at a time: openat(O_NOFOLLOW), symlinks read and
+//!     expanded by cap-std, `..` popped off its own stack of open handles
+//!     │ a component, a `..` or a symlink target that would leave the handle
+//!     └─► an "escape" error ─► ESCAPE (EPERM)
 //! ```
 //!
-//! The host's own symlink resolution never runs on a component we have not
-//! checked: every component but the last is a real directory when it is
-//! examined, and the last is a symlink only when the caller asked not to
-//! follow it (and then handles that itself).
+//! Nothing is resolved by name from a path string the host keeps: a
+//! descriptor is a host handle, every step starts from it, and the kernel
+//! checks each component at the moment it is used. A component swapped for
+//! an escaping symlink between two calls, or during one (by the host, by
+//! another tenant sharing the preopen, or by the guest itself on another
+//! thread), is refused when the kernel reaches it; there is no window
+//! between a check and a use. Symlinks inside the descriptor's tree are
+//! followed (at most 40 by the kernel, else `LOOP`), wherever their text
+//! points, only as long as every step stays beneath the handle.
 //!
-//! Limitation: resolution checks, then the operation uses the host path.
-//! Someone who can change the directory tree concurrently (the host, or
-//! another tenant sharing the same preopen on another thread) could swap a
-//! checked directory for a symlink in between. Guests cannot create
-//! symlinks whose text leaves their root (see [`target_stays_inside`]),
-//! which narrows this, but only `openat2(RESOLVE_BENEATH)`-style kernel
-//! support would close it; preopens should not be shared with writers one
-//! does not trust.
+//! A descriptor reaches what lies beneath it and nothing else: `..` from a
+//! subdirectory descriptor climbs at most to that directory (as in
+//! wasmtime and in WASI's capability model), not to its preopen's root.
+//!
+//! `path_symlink` still refuses link texts that are absolute or that leave
+//! the descriptor's directory when read lexically ([`target_stays_inside`]),
+//! as a courtesy to the host's own tools; the sandbox does not rely on it,
+//! since renames change what a link's text means.
 
-use std::collections::VecDeque;
-use std::ffi::{OsStr, OsString};
-use std::fs;
 use std::io;
-use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 use crate::errno::{self, Errno};
-use crate::fd::DirFd;
 
 /// The errno of a path that would leave the sandbox (absolute, `..` above
-/// the root, a symlink pointing out): `EPERM`, as wasmtime reports it, so
-/// that programs print the same error under both runtimes.
+/// the directory, a symlink pointing out): `EPERM`, as wasmtime reports
+/// it, so that programs print the same error under both runtimes.
 pub(crate) const ESCAPE: Errno = errno::PERM;
-/// Symbolic links followed in one resolution before `LOOP`.
-pub(crate) const MAX_SYMLINKS: usize = 32;
 
 /// The longest file name component (`NAME_MAX`).
 const MAX_NAME_BYTES: usize = 255;
 
-/// A resolved path: a place inside a preopen root.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Resolved {
-    /// The canonical host path of the preopen root.
-    pub(crate) root: Arc<Path>,
-    /// Components below the root. All but the last are directories that
-    /// are not symlinks; the last may not exist yet, and is a symlink only
-    /// when the last component was not followed.
-    pub(crate) rel: Vec<OsString>,
-    /// Whether the path ended in a name (`a/b`), rather than in `.`, `..`
-    /// or nothing left below the root.
-    pub(crate) named: bool,
-    /// Whether the guest path ended in `/` (it must name a directory).
+/// A guest path, checked before any host call sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GuestPath<'a> {
+    /// The path as the host resolves it, relative to a directory handle.
+    pub(crate) path: &'a Path,
+    /// Whether the path ended in `/` (it must name a directory, and a
+    /// final symlink is followed).
     pub(crate) trailing_slash: bool,
+    /// The last component, when it is a name (not `.` or `..`).
+    pub(crate) name: Option<&'a str>,
 }
 
-impl Resolved {
-    /// The host path.
-    pub(crate) fn host_path(&self) -> PathBuf {
-        let mut path = self.root.to_path_buf();
-        path.extend(&self.rel);
-        path
-    }
-
-    /// The final name, for operations that create, remove or rename an
-    /// entry: `INVAL` for `.`/`..`-ending paths, `NOTCAPABLE` for the root.
-    pub(crate) fn require_name(&self) -> Result<&OsStr, Errno> {
-        match self.rel.last() {
-            None => Err(errno::NOTCAPABLE),
-            Some(_) if !self.named => Err(errno::INVAL),
-            Some(name) => Ok(name),
+impl<'a> GuestPath<'a> {
+    /// Checks `path`: `NOENT` if empty, [`ESCAPE`] if absolute,
+    /// `NAMETOOLONG` for a component longer than 255 bytes.
+    ///
+    /// # Errors
+    ///
+    /// As said.
+    pub(crate) fn parse(path: &'a str) -> Result<GuestPath<'a>, Errno> {
+        if path.is_empty() {
+            return Err(errno::NOENT);
         }
-    }
-
-    /// The components of the directory that holds the final entry.
-    pub(crate) fn parent_rel(&self) -> &[OsString] {
-        &self.rel[..self.rel.len().saturating_sub(1)]
-    }
-}
-
-/// Resolves `path` relative to `dir`, following a final symlink when
-/// `follow` is set (a trailing `/` also follows it).
-///
-/// # Errors
-///
-/// `NOENT` for an empty path or a missing intermediate directory;
-/// [`ESCAPE`] for an absolute path, `..` above the root or a symlink
-/// whose target is absolute or leaves the root; `LOOP` after
-/// [`MAX_SYMLINKS`] links; `NOTDIR` when an intermediate component is not a
-/// directory (or a trailing `/` follows a file); `NAMETOOLONG` for a
-/// component longer than 255 bytes; host errors of `symlink_metadata`.
-pub(crate) fn resolve(dir: &DirFd, path: &str, follow: bool) -> Result<Resolved, Errno> {
-    if path.is_empty() {
-        return Err(errno::NOENT);
-    }
-    if path.starts_with('/') {
-        return Err(ESCAPE);
-    }
-    let trailing_slash = path.ends_with('/');
-    let follow_last = follow || trailing_slash;
-    let mut pending: VecDeque<OsString> = path
-        .split('/')
-        .filter(|c| !c.is_empty())
-        .map(OsString::from)
-        .collect();
-    let mut resolved = Resolved {
-        root: dir.root.clone(),
-        rel: dir.rel.clone(),
-        named: false,
-        trailing_slash,
-    };
-    let mut links = 0usize;
-    while let Some(component) = pending.pop_front() {
-        let last = pending.is_empty();
-        if component == "." {
-            resolved.named = false;
-            continue;
+        if path.starts_with('/') {
+            return Err(ESCAPE);
         }
-        if component == ".." {
-            if resolved.rel.pop().is_none() {
-                return Err(ESCAPE);
-            }
-            resolved.named = false;
-            continue;
-        }
-        if component.len() > MAX_NAME_BYTES {
+        if path.split('/').any(|c| c.len() > MAX_NAME_BYTES) {
             return Err(errno::NAMETOOLONG);
         }
-        resolved.rel.push(component);
-        resolved.named = true;
-        if last && !follow_last {
-            break;
-        }
-        let host = resolved.host_path();
-        match fs::symlink_metadata(&host) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound && last => {}
-            Err(error) => return Err(errno::from_io(&error)),
-            Ok(meta) if meta.file_type().is_symlink() => {
-                links += 1;
-                if links > MAX_SYMLINKS {
-                    return Err(errno::LOOP);
-                }
-                resolved.rel.pop();
-                let target = fs::read_link(&host).map_err(|e| errno::from_io(&e))?;
-                for component in link_components(&target)?.into_iter().rev() {
-                    pending.push_front(component);
-                }
-                resolved.named = false;
-            }
-            Ok(meta) if !last && !meta.is_dir() => return Err(errno::NOTDIR),
-            Ok(meta) if last && trailing_slash && !meta.is_dir() => return Err(errno::NOTDIR),
-            Ok(_) => {}
-        }
+        let name = path
+            .split('/')
+            .rfind(|c| !c.is_empty())
+            .filter(|c| *c != "." && *c != "..");
+        Ok(GuestPath {
+            path: Path::new(path),
+            trailing_slash: path.ends_with('/'),
+            name,
+        })
     }
-    Ok(resolved)
+
+    /// The last component, for operations that create, remove or rename
+    /// an entry: `INVAL` for a path that ends in `.` or `..`.
+    pub(crate) fn require_name(&self) -> Result<&'a str, Errno> {
+        self.name.ok_or(errno::INVAL)
+    }
+
+    /// How many directories below the starting one the last component's
+    /// directory lies, read lexically (`None` if it climbs above it).
+    pub(crate) fn parent_depth(&self) -> Option<usize> {
+        let text = self.path.to_str().unwrap_or_default();
+        let parent = text.trim_end_matches('/');
+        let parent = parent.rfind('/').map_or("", |at| &parent[..at]);
+        lexical_depth(0, parent)
+    }
 }
 
-/// The components of a symlink's target, to be resolved in the link's
-/// place: [`ESCAPE`] for an absolute target, `NOENT` for an empty one.
-fn link_components(target: &Path) -> Result<Vec<OsString>, Errno> {
-    if target.as_os_str().is_empty() {
-        return Err(errno::NOENT);
+/// The errno of a host error from a call relative to a directory handle:
+/// cap-std's escape error (a permission error that carries no OS error
+/// code) is [`ESCAPE`]; others map as usual.
+pub(crate) fn host_errno(error: &io::Error) -> Errno {
+    if error.kind() == io::ErrorKind::PermissionDenied && error.raw_os_error().is_none() {
+        return ESCAPE;
     }
-    let mut out = Vec::new();
-    for component in target.components() {
-        match component {
-            Component::Normal(name) => out.push(name.to_os_string()),
-            Component::ParentDir => out.push(OsString::from("..")),
-            Component::CurDir => out.push(OsString::from(".")),
-            Component::RootDir | Component::Prefix(_) => return Err(ESCAPE),
-        }
-    }
-    Ok(out)
+    errno::from_io(error)
 }
 
-/// Whether a symlink whose text is `target`, created in the directory
-/// `depth` components below the root, names a place inside the root when
-/// read lexically. `path_symlink` refuses other targets, so that a guest
-/// cannot leave links to the host's files for others to follow.
-pub(crate) fn target_stays_inside(depth: usize, target: &str) -> bool {
-    if target.is_empty() || target.starts_with('/') {
-        return false;
-    }
+/// The depth reached from `depth` by the components of `text`, read
+/// lexically; `None` if it climbs above depth 0.
+fn lexical_depth(depth: usize, text: &str) -> Option<usize> {
     let mut depth = depth;
-    for component in target.split('/') {
+    for component in text.split('/') {
         match component {
             "" | "." => {}
-            ".." => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => return false,
-            },
+            ".." => depth = depth.checked_sub(1)?,
             _ => depth += 1,
         }
     }
-    true
+    Some(depth)
+}
+
+/// Whether a symlink whose text is `target`, created in the directory
+/// `depth` components below a descriptor's directory, names a place
+/// beneath that directory when read lexically. `path_symlink` refuses
+/// other targets so that guests do not leave links to the host's files
+/// for the host's own tools to follow.
+pub(crate) fn target_stays_inside(depth: usize, target: &str) -> bool {
+    !target.is_empty() && !target.starts_with('/') && lexical_depth(depth, target).is_some()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A scratch directory under the system temp dir, removed on drop.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(tag: &str) -> Scratch {
-            let path = std::env::temp_dir().join(format!(
-                "waven-wasi-path-{tag}-{}-{:?}",
-                std::process::id(),
-                std::time::SystemTime::now()
-            ));
-            fs::create_dir_all(&path).unwrap();
-            Scratch(path.canonicalize().unwrap())
-        }
-
-        fn dir(&self, rel: &[&str]) -> DirFd {
-            DirFd {
-                root: Arc::from(self.0.as_path()),
-                rel: rel.iter().map(OsString::from).collect(),
-                preopen: None,
-                listing: None,
-            }
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn rel(resolved: &Resolved) -> Vec<String> {
-        resolved
-            .rel
-            .iter()
-            .map(|c| c.to_string_lossy().into_owned())
-            .collect()
+    #[test]
+    fn guest_paths_are_checked_before_the_host_sees_them() {
+        assert_eq!(GuestPath::parse(""), Err(errno::NOENT));
+        assert_eq!(GuestPath::parse("/etc/passwd"), Err(ESCAPE));
+        let long = "x".repeat(256);
+        assert_eq!(GuestPath::parse(&long), Err(errno::NAMETOOLONG));
+        let path = GuestPath::parse("a/b/").unwrap();
+        assert!(path.trailing_slash);
+        assert_eq!(path.require_name(), Ok("b"));
+        assert_eq!(path.parent_depth(), Some(1));
+        assert_eq!(
+            GuestPath::parse("a/..").unwrap().require_name(),
+            Err(errno::INVAL)
+        );
+        assert_eq!(
+            GuestPath::parse(".").unwrap().require_name(),
+            Err(errno::INVAL)
+        );
+        assert_eq!(GuestPath::parse("f").unwrap().parent_depth(), Some(0));
+        assert_eq!(GuestPath::parse("../f").unwrap().parent_depth(), None);
     }
 
     #[test]
-    fn dot_dot_stays_below_the_root() {
-        let scratch = Scratch::new("dotdot");
-        fs::create_dir_all(scratch.0.join("a/b")).unwrap();
-        let root = scratch.dir(&[]);
-        assert_eq!(rel(&resolve(&root, "a/b/../b", false).unwrap()), ["a", "b"]);
-        assert_eq!(
-            rel(&resolve(&root, "a/..", false).unwrap()),
-            Vec::<String>::new()
-        );
-        assert_eq!(resolve(&root, "..", false), Err(ESCAPE));
-        assert_eq!(resolve(&root, "a/../..", false), Err(ESCAPE));
-        assert_eq!(resolve(&root, "/etc/passwd", true), Err(ESCAPE));
-        assert_eq!(resolve(&root, "", true), Err(errno::NOENT));
-        // A subdirectory descriptor may climb to the preopen root, not above.
-        let sub = scratch.dir(&["a", "b"]);
-        assert_eq!(
-            rel(&resolve(&sub, "../..", false).unwrap()),
-            Vec::<String>::new()
-        );
-        assert_eq!(resolve(&sub, "../../..", false), Err(ESCAPE));
-    }
-
-    #[test]
-    fn symlinks_are_followed_inside_only() {
-        let scratch = Scratch::new("links");
-        fs::create_dir_all(scratch.0.join("d")).unwrap();
-        fs::write(scratch.0.join("d/f"), b"x").unwrap();
-        std::os::unix::fs::symlink("d", scratch.0.join("in")).unwrap();
-        std::os::unix::fs::symlink("../..", scratch.0.join("d/up")).unwrap();
-        std::os::unix::fs::symlink("/etc", scratch.0.join("abs")).unwrap();
-        std::os::unix::fs::symlink("loop", scratch.0.join("loop")).unwrap();
-        let root = scratch.dir(&[]);
-        assert_eq!(rel(&resolve(&root, "in/f", false).unwrap()), ["d", "f"]);
-        assert_eq!(rel(&resolve(&root, "in", true).unwrap()), ["d"]);
-        // Not following the last component leaves the link itself.
-        assert_eq!(rel(&resolve(&root, "in", false).unwrap()), ["in"]);
-        assert_eq!(resolve(&root, "d/up/x", false), Err(ESCAPE));
-        assert_eq!(resolve(&root, "abs/passwd", false), Err(ESCAPE));
-        assert_eq!(resolve(&root, "loop", true), Err(errno::LOOP));
-        assert_eq!(resolve(&root, "d/f/x", false), Err(errno::NOTDIR));
-        assert_eq!(resolve(&root, "d/f/", false), Err(errno::NOTDIR));
-        assert_eq!(resolve(&root, "missing/x", false), Err(errno::NOENT));
-        assert!(resolve(&root, "missing", true).is_ok());
+    fn escapes_are_told_apart_from_permission_errors() {
+        let escape = io::Error::new(io::ErrorKind::PermissionDenied, "outside");
+        assert_eq!(host_errno(&escape), ESCAPE);
+        assert_eq!(host_errno(&io::Error::from_raw_os_error(13)), errno::ACCES);
     }
 
     #[test]

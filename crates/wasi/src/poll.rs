@@ -4,7 +4,10 @@
 //! of files (stdin from the host may still block in `fd_read`), so their
 //! subscriptions are reported at once; directories get `NOTSUP` in their
 //! event. When nothing is ready at once, the call sleeps until the earliest
-//! clock subscription fires and reports every clock that has fired.
+//! clock subscription fires and reports every clock that has fired. The
+//! sleep goes through the store's interrupt handle: at the store's
+//! deadline, or when the host interrupts it, the call ends in a
+//! `TrapKind::Interrupted` trap, however far the clocks lie ahead.
 
 use std::time::{Duration, Instant};
 
@@ -52,8 +55,7 @@ pub(crate) fn poll_oneoff(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
         return Err(errno::INVAL);
     }
     call.mem
-        .check_write(output, u64::from(count) * EVENT_SIZE)?;
-    call.mem.check_write(nevents_ptr, 4)?;
+        .check_write_ranges(&[(output, u64::from(count) * EVENT_SIZE), (nevents_ptr, 4)])?;
     let mut raw = vec![0u8; count as usize * SUBSCRIPTION_SIZE as usize];
     call.mem.read_into(input, &mut raw)?;
 
@@ -93,7 +95,8 @@ pub(crate) fn poll_oneoff(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     if events.is_empty() {
         // Only clocks: sleep until the earliest fires.
         let earliest = timers.iter().filter_map(|t| t.deadline).min();
-        sleep_until(earliest);
+        let wait = earliest.map(|at| at.saturating_duration_since(Instant::now()));
+        call.sleep(wait)?;
     }
     let fired = Instant::now();
     for timer in &timers {
@@ -154,17 +157,5 @@ fn readiness(fds: &mut FdTable, fd: u32, ty: u8) -> Result<u64, Errno> {
         }
         FdKind::File(_) => Ok(0),
         FdKind::Dir(_) => Err(errno::NOTSUP),
-    }
-}
-
-/// Sleeps until `deadline` (forever if there is none).
-fn sleep_until(deadline: Option<Instant>) {
-    loop {
-        let now = Instant::now();
-        match deadline {
-            Some(deadline) if deadline <= now => return,
-            Some(deadline) => std::thread::sleep(deadline - now),
-            None => std::thread::sleep(Duration::from_secs(u64::from(u32::MAX))),
-        }
     }
 }

@@ -1,8 +1,18 @@
 //! The guest's standard streams: where stdin comes from and where stdout
 //! and stderr go, chosen by the embedder.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use waven_runtime::{InterruptHandle, Interrupted};
+
+/// How long a wait for the host's stdin polls before it looks at the
+/// interrupt handle again: the delay with which `interrupt()` (which has
+/// no deadline to wait for) ends such a wait.
+const STDIN_POLL_SLICE: Duration = Duration::from_millis(50);
 
 /// The source of the guest's stdin.
 #[derive(Clone, Debug, Default)]
@@ -75,7 +85,13 @@ impl StdinState {
     /// Reads at most `buf.len()` bytes; 0 at end of input.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            StdinState::Inherit => io::stdin().lock().read(buf),
+            // Straight from the descriptor, not through std's buffered
+            // stdin, so that `wait_for_host_stdin` sees all pending input.
+            // A closed stdin reads as end of input, as std has it.
+            StdinState::Inherit => match rustix::io::read(io::stdin().as_fd(), buf) {
+                Err(rustix::io::Errno::BADF) => Ok(0),
+                other => other.map_err(io::Error::from),
+            },
             StdinState::Bytes { data, pos } => {
                 let rest = data.get(*pos..).unwrap_or_default();
                 let n = rest.len().min(buf.len());
@@ -111,6 +127,39 @@ impl StdinState {
     /// Whether the stream is the host's terminal-like stdin.
     pub(crate) fn is_inherited(&self) -> bool {
         matches!(self, StdinState::Inherit)
+    }
+}
+
+/// Waits until a read of the host's stdin would not block (input, end of
+/// file or an error to report), or until `interrupt` stops the store: at
+/// its deadline, or within [`STDIN_POLL_SLICE`] of `interrupt()`.
+///
+/// # Errors
+///
+/// [`Interrupted`] as said.
+pub(crate) fn wait_for_host_stdin(interrupt: &InterruptHandle) -> Result<(), Interrupted> {
+    wait_readable(io::stdin(), interrupt)
+}
+
+/// Waits until `source` is readable (or hung up, or in error), or until
+/// `interrupt` stops the store.
+fn wait_readable(source: impl AsFd, interrupt: &InterruptHandle) -> Result<(), Interrupted> {
+    loop {
+        interrupt.check()?;
+        let slice = interrupt
+            .time_left()
+            .map_or(STDIN_POLL_SLICE, |left| left.min(STDIN_POLL_SLICE));
+        // A slice always converts; should it not, poll briefly anyway.
+        let timeout = Timespec::try_from(slice).unwrap_or(Timespec {
+            tv_sec: 0,
+            tv_nsec: 1_000_000,
+        });
+        let mut fds = [PollFd::new(&source, PollFlags::IN)];
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => {}
+            // Readable, hung up, or an error the read will report.
+            Ok(_) | Err(_) => return Ok(()),
+        }
     }
 }
 
@@ -182,6 +231,36 @@ mod tests {
         let mut rest = [0u8; 8];
         assert_eq!(stdin.read(&mut rest).unwrap(), 5);
         assert_eq!(stdin.read(&mut rest).unwrap(), 0);
+    }
+
+    #[test]
+    fn waiting_for_input_ends_at_input_deadline_or_interrupt() {
+        use std::time::Instant;
+
+        let (reader, mut writer) = io::pipe().unwrap();
+        // No input and a deadline 100 ms ahead: interrupted at it.
+        let handle = InterruptHandle::new();
+        handle.set_deadline(Instant::now() + Duration::from_millis(100));
+        let start = Instant::now();
+        assert_eq!(wait_readable(&reader, &handle), Err(Interrupted));
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(90), "{waited:?}");
+        assert!(waited < Duration::from_secs(1), "{waited:?}");
+        // Input ready: no wait.
+        writer.write_all(b"x").unwrap();
+        assert_eq!(wait_readable(&reader, &InterruptHandle::new()), Ok(()));
+        // No deadline: `interrupt()` from another thread ends the wait.
+        let (reader, _writer) = io::pipe().unwrap();
+        let handle = InterruptHandle::new();
+        let stopper = {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                handle.interrupt();
+            })
+        };
+        assert_eq!(wait_readable(&reader, &handle), Err(Interrupted));
+        stopper.join().unwrap();
     }
 
     #[test]

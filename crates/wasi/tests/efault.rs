@@ -309,13 +309,14 @@ fn no_argument_combination_panics() {
     }
 }
 
-#[test]
-fn running_out_of_frames_gives_nomem_and_consumes_nothing() {
-    // Four frames for the guest: pages are zero pages until written, so
-    // its first page (argument scratch space) takes one and three are left.
-    // The enclave profile caps a memory at the frame budget, so there the
-    // budget holds the guest's two Wasm pages and another space takes all
-    // but four of its frames.
+/// A guest whose frame pool has three frames left once its first page
+/// (argument scratch space) is written: its other pages are zero pages
+/// until written, so writes beyond three fresh pages run out of frames.
+/// The enclave profile caps a memory at the frame budget, so there the
+/// budget holds the guest's two Wasm pages and another space takes all
+/// but four of its frames. The frames stay taken while the returned
+/// address space lives.
+fn starved_guest(ctx: waven_wasi::WasiCtx) -> (Guest, waven_mmu::AddressSpace) {
     let guest_pages: u64 = if waven_runtime::ENCLAVE_PROFILE {
         32
     } else {
@@ -334,24 +335,89 @@ fn running_out_of_frames_gives_nomem_and_consumes_nothing() {
     .unwrap();
     hog.write_bytes(0, &vec![1u8; (guest_pages as usize - 4) * 4096])
         .unwrap();
+    let mut guest = Guest::with_engine(&engine, &common::wrapper_wat(), ctx);
+    guest.write(0, &[0]);
+    (guest, hog)
+}
+
+/// Whether the page at `addr` is still a zero page (never written).
+fn untouched(guest: &Guest, addr: u64) -> bool {
+    let space = guest.memory.address_space(&guest.store).unwrap();
+    space.page_info(addr).unwrap().kind == waven_mmu::PageKind::Zero
+}
+
+#[test]
+fn running_out_of_frames_gives_nomem_and_consumes_nothing() {
     let scratch = Scratch::new("nomem");
     fs::write(scratch.join("f"), vec![7u8; 0x4000]).unwrap();
     let ctx = WasiCtxBuilder::new()
         .preopened_dir(&scratch.path, "/")
         .unwrap()
         .build();
-    let mut guest = Guest::with_engine(&engine, &common::wrapper_wat(), ctx);
+    let (mut guest, _hog) = starved_guest(ctx);
     let (errno, fd) = guest.open(PREOPEN, "f", 0, ALL_RIGHTS, 0);
     assert_eq!(errno, 0);
     let fd = i64::from(fd);
     let nomem = i32::from(errno::NOMEM);
-    // Four fresh pages are needed: the check passes (the pages are
-    // read-write), the write cannot get frames, the read is undone.
+    // Four fresh pages are needed: the rights allow it, the frames do
+    // not, and nothing is read.
     assert_eq!(read_into(&mut guest, fd, &[(0x4000, 0x4000)], 0x50), nomem);
-    assert_eq!(tell(&mut guest, fd), 0, "the file position was restored");
+    assert_eq!(tell(&mut guest, fd), 0, "nothing was consumed");
     assert_eq!(guest.call("random_get", &[0x8000, 0x4000]), nomem);
     // Small buffers in the page already written still work.
     assert_eq!(read_into(&mut guest, fd, &[(0x200, 16)], 0x50), 0);
     assert_eq!(guest.u32_at(0x50), 16);
     assert_eq!(tell(&mut guest, fd), 16);
+}
+
+#[test]
+fn fd_read_fills_all_its_buffers_or_none_when_frames_run_out() {
+    let scratch = Scratch::new("nomem-iovs");
+    fs::write(scratch.join("f"), vec![7u8; 0x8000]).unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(&scratch.path, "/")
+        .unwrap()
+        .build();
+    let (mut guest, _hog) = starved_guest(ctx);
+    let (errno, fd) = guest.open(PREOPEN, "f", 0, ALL_RIGHTS, 0);
+    assert_eq!(errno, 0);
+    let fd = i64::from(fd);
+    // The first buffer needs one fresh page, the second three: one more
+    // than the pool has. Neither may be filled.
+    let iovs = [(0x4000, 0x1000), (0x8000, 0x3000)];
+    assert_eq!(
+        read_into(&mut guest, fd, &iovs, 0x50),
+        i32::from(errno::NOMEM)
+    );
+    assert!(untouched(&guest, 0x4000), "the first buffer was written");
+    assert_eq!(guest.read(0x4000, 0x1000), vec![0u8; 0x1000]);
+    assert_eq!(tell(&mut guest, fd), 0, "nothing was consumed");
+    // Three fresh pages fit: both buffers are filled.
+    let iovs = [(0x4000, 0x1000), (0x8000, 0x2000)];
+    assert_eq!(read_into(&mut guest, fd, &iovs, 0x50), 0);
+    assert_eq!(guest.u32_at(0x50), 0x3000);
+    assert_eq!(guest.read(0x9ff0, 16), vec![7u8; 16]);
+}
+
+#[test]
+fn args_and_environ_are_written_whole_or_not_at_all() {
+    // Strings that fill three pages; their pointers need a fourth.
+    let long = "a".repeat(0x1000 - 1);
+    let strings = [long.clone(), long.clone(), long];
+    let ctx = WasiCtxBuilder::new()
+        .args(strings.iter().cloned())
+        .env("K", "a".repeat(0x3000 - 3))
+        .build();
+    let (mut guest, _hog) = starved_guest(ctx);
+    let nomem = i32::from(errno::NOMEM);
+    // Pointers at 0x4000 (a fresh page), strings from 0x8000 (three).
+    assert_eq!(guest.call("args_get", &[0x4000, 0x8000]), nomem);
+    assert_eq!(guest.call("environ_get", &[0x4000, 0x8000]), nomem);
+    for page in [0x4000, 0x8000, 0x9000, 0xa000] {
+        assert!(untouched(&guest, page), "page {page:#x} was written");
+    }
+    // With the pointers in the page already written, three pages do.
+    assert_eq!(guest.call("args_get", &[0x100, 0x8000]), 0);
+    assert_eq!(guest.u32_at(0x104), 0x9000);
+    assert_eq!(guest.read(0x9000, 2), b"aa");
 }

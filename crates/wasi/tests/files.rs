@@ -337,3 +337,92 @@ fn preopens_are_described() {
         assert_eq!(guest.call("fd_prestat_get", &[1, 0x40]), e(errno::BADF));
     }
 }
+
+#[test]
+fn open_descriptors_are_limited_per_context() {
+    let scratch = Scratch::new("maxfds");
+    fs::write(scratch.join("f"), b"x").unwrap();
+    // Three streams and the preopen leave room for two more.
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(&scratch.path, ".")
+        .unwrap()
+        .max_fds(6)
+        .build();
+    let mut guest = Guest::wrapper(MemoryBackend::Virtual, ctx);
+    let mfile = i32::from(errno::MFILE);
+    let (errno, first) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);
+    assert_eq!(errno, 0);
+    assert_eq!(guest.open(PREOPEN, ".", DIRECTORY, READ_RIGHTS, 0).0, 0);
+    assert_eq!(guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0).0, mfile);
+    assert_eq!(guest.open(PREOPEN, ".", DIRECTORY, READ_RIGHTS, 0).0, mfile);
+    // A full table fails before anything is created.
+    assert_eq!(guest.open(PREOPEN, "g", CREAT, ALL_RIGHTS, 0).0, mfile);
+    assert!(!scratch.join("g").exists());
+    // Closing one makes room for one.
+    assert_eq!(guest.call("fd_close", &[i64::from(first)]), 0);
+    let (errno, again) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);
+    assert_eq!((errno, again), (0, first), "the lowest free number");
+    assert_eq!(guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0).0, mfile);
+}
+
+#[test]
+fn the_default_limit_is_1024_descriptors() {
+    let scratch = Scratch::new("defaultfds");
+    fs::write(scratch.join("f"), b"x").unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(&scratch.path, ".")
+        .unwrap()
+        .build();
+    let mut guest = Guest::wrapper(MemoryBackend::Virtual, ctx);
+    for n in 4..1024 {
+        let (errno, fd) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);
+        assert_eq!((errno, fd), (0, n));
+    }
+    let (errno, _) = guest.open(PREOPEN, "f", 0, READ_RIGHTS, 0);
+    assert_eq!(errno, i32::from(errno::MFILE));
+}
+
+#[test]
+fn a_file_can_be_created_without_write_rights() {
+    // POSIX's O_RDONLY | O_CREAT, which wasi-libc and Rust's std use.
+    let scratch = Scratch::new("rdcreat");
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(&scratch.path, ".")
+        .unwrap()
+        .build();
+    let mut guest = Guest::wrapper(MemoryBackend::Virtual, ctx);
+    let (errno, fd) = guest.open(PREOPEN, "new", CREAT, 0, 0);
+    assert_eq!(errno, 0);
+    assert!(scratch.join("new").is_file());
+    // Again, now that it exists; and exclusively, which must fail.
+    assert_eq!(guest.open(PREOPEN, "new", CREAT, 0, 0).0, 0);
+    assert_eq!(
+        guest.open(PREOPEN, "new", CREAT | EXCL, 0, 0).0,
+        e(errno::EXIST)
+    );
+    // The descriptor has no write right, whatever the host opened.
+    guest.iovecs(0x40, &[(0x400, 1)]);
+    assert_eq!(
+        guest.call("fd_write", &[i64::from(fd), 0x40, 1, 0x50]),
+        e(errno::NOTCAPABLE)
+    );
+}
+
+#[test]
+fn directories_can_be_synced_and_stated() {
+    let scratch = Scratch::new("dirsync");
+    fs::create_dir(scratch.join("d")).unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(&scratch.path, ".")
+        .unwrap()
+        .build();
+    let mut guest = Guest::wrapper(MemoryBackend::Virtual, ctx);
+    let (errno, d) = guest.open(PREOPEN, "d", DIRECTORY, ALL_RIGHTS, 0);
+    assert_eq!(errno, 0);
+    for fd in [PREOPEN, i64::from(d)] {
+        assert_eq!(guest.call("fd_sync", &[fd]), 0, "fd {fd}");
+        assert_eq!(guest.call("fd_datasync", &[fd]), 0, "fd {fd}");
+        assert_eq!(guest.call("fd_filestat_get", &[fd, 0x600]), 0);
+        assert_eq!(guest.read(0x600 + 16, 1), [3], "a directory");
+    }
+}

@@ -188,3 +188,52 @@ fn poll_oneoff_reports_ready_streams_at_once() {
         );
     }
 }
+
+/// Calls `poll_oneoff` on one clock subscription at 0x1000 that never
+/// fires (`u64::MAX` ns ahead): the trap it ends in and how long it took.
+fn poll_forever(guest: &mut Guest) -> (Error, Duration) {
+    clock_sub(guest, 0x1000, 5, 1, u64::MAX, 0);
+    let args = [0x1000, 0x2000, 1, 0x3000].map(Val::I32);
+    let start = Instant::now();
+    let error = guest.try_call("poll_oneoff", &args).unwrap_err();
+    (error, start.elapsed())
+}
+
+fn is_interrupted(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Trap(Trap {
+            kind: TrapKind::Interrupted,
+            ..
+        })
+    )
+}
+
+#[test]
+fn poll_oneoff_ends_at_the_store_deadline() {
+    for &backend in BACKENDS {
+        let mut guest = Guest::plain(backend);
+        let handle = guest.store.interrupt_handle().clone();
+        handle.set_deadline(Instant::now() + Duration::from_millis(200));
+        let (error, waited) = poll_forever(&mut guest);
+        assert!(is_interrupted(&error), "{error:?}");
+        assert!(waited >= Duration::from_millis(150), "{waited:?}");
+        assert!(waited < Duration::from_secs(1), "{waited:?}");
+        // No event was written: the call did not return.
+        assert_eq!(guest.u32_at(0x3000), 0);
+    }
+}
+
+#[test]
+fn poll_oneoff_ends_when_the_host_interrupts() {
+    let mut guest = Guest::plain(MemoryBackend::Virtual);
+    let handle = guest.store.interrupt_handle().clone();
+    let interrupter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        handle.interrupt();
+    });
+    let (error, waited) = poll_forever(&mut guest);
+    interrupter.join().unwrap();
+    assert!(is_interrupted(&error), "{error:?}");
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+}

@@ -89,7 +89,7 @@ impl SpaceInner {
     pub(crate) fn own_frames(
         &self,
         state: &mut SpaceState,
-        pages: std::ops::Range<usize>,
+        pages: impl Iterator<Item = usize> + Clone,
     ) -> Result<(), usize> {
         // A copy-on-write frame whose only reference is ours is taken over
         // without a copy. Counts only fall while we hold the lock (clones
@@ -109,7 +109,7 @@ impl SpaceInner {
         }
         let mut fresh = match self.pool.alloc_many(count) {
             Ok(frames) => frames,
-            Err(_) => return Err(first.unwrap_or(pages.start)),
+            Err(_) => return Err(first.unwrap_or_default()),
         };
         for vpn in pages {
             let Some(m) = state.pages[vpn] else { continue };
@@ -151,6 +151,39 @@ impl SpaceInner {
                 access: Access::Write,
                 reason: FaultReason::OutOfFrames,
             })
+    }
+
+    /// Checks every range for writing, then gives all their pages frames
+    /// of their own at once: afterwards writes into the ranges cannot run
+    /// out of frames (until the pages change again).
+    fn prepare_writes(&self, ranges: &[(u64, u64)]) -> Result<(), MemoryFault> {
+        let mut state = self.lock();
+        let page = PAGE_SIZE as u64;
+        let mut pages = Vec::with_capacity(ranges.len());
+        for &(addr, len) in ranges.iter().filter(|(_, len)| *len > 0) {
+            self.check_bounds(&state, addr, len, Access::Write)?;
+            self.check_rights(&state, addr, len, Access::Write)?;
+            pages.push((addr / page) as usize..((addr + len - 1) / page) as usize + 1);
+        }
+        // Ranges may share pages; each page must be counted once, or the
+        // pool could be found short when it is not.
+        pages.sort_by_key(|r| r.start);
+        let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(pages.len());
+        for range in pages {
+            match merged.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
+            }
+        }
+        let result = self
+            .own_frames(&mut state, merged.iter().flat_map(Clone::clone))
+            .map_err(|vpn| MemoryFault {
+                addr: (vpn * PAGE_SIZE) as u64,
+                access: Access::Write,
+                reason: FaultReason::OutOfFrames,
+            });
+        self.settle(&mut state);
+        result
     }
 
     /// The host address of byte `offset` of page `vpn`, which is mapped.
@@ -289,6 +322,22 @@ impl AddressSpace {
         self.inner.check_rights(&state, addr, len, access)
     }
 
+    /// Makes every range of `ranges` (`(addr, len)` pairs, which may
+    /// overlap) ready for host writes, all or none: checks bounds and write
+    /// rights, then gives every zero or copy-on-write page in them a frame
+    /// of its own. Host functions call it before a side effect (consuming
+    /// input) so that the writes after it cannot fail for want of frames.
+    /// Contents do not change. Only a concurrent change of the pages
+    /// (`protect`, `discard`, ...) can make a later write fail.
+    ///
+    /// # Errors
+    ///
+    /// The first failing check's [`MemoryFault`] (bounds, rights, then
+    /// `OutOfFrames` at a page that needed a frame); no page changed then.
+    pub fn prepare_writes(&self, ranges: &[(u64, u64)]) -> Result<(), MemoryFault> {
+        self.inner.prepare_writes(ranges)
+    }
+
     /// Host read: copies `buf.len()` bytes at `addr` into `buf`, with this
     /// space's rights.
     ///
@@ -393,5 +442,46 @@ impl AddressSpace {
         }
         to.settle(&mut dst_state);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{AddressSpace, FramePool, MemoryLimits, PageKind};
+
+    use super::*;
+
+    fn kind(space: &AddressSpace, addr: u64) -> PageKind {
+        space.page_info(addr).expect("mapped").kind
+    }
+
+    #[test]
+    fn prepare_writes_gives_frames_to_all_ranges_or_none() {
+        // Three frames; the space's 16 pages are zero pages.
+        let pool = FramePool::new(3 * PAGE_SIZE as u64).unwrap();
+        let space = AddressSpace::new(&pool, MemoryLimits::new(1, Some(1))).unwrap();
+        let page = PAGE_SIZE as u64;
+        // Four pages asked for: nothing is allocated, nothing changes.
+        let fault = space
+            .prepare_writes(&[(0, 2 * page), (4 * page, 2 * page)])
+            .unwrap_err();
+        assert_eq!(fault.reason, FaultReason::OutOfFrames);
+        assert_eq!(pool.stats().in_use, 0);
+        assert_eq!(kind(&space, 0), PageKind::Zero);
+        // Overlapping ranges count their pages once: three fit.
+        space
+            .prepare_writes(&[(0, 2 * page), (page + 8, 16), (5 * page, 1), (0, 0)])
+            .unwrap();
+        assert_eq!(pool.stats().in_use, 3);
+        assert_eq!(kind(&space, 0), PageKind::Private);
+        assert_eq!(kind(&space, 5 * page), PageKind::Private);
+        // Contents are kept; prepared pages take writes without frames.
+        let mut byte = [9u8];
+        space.read_bytes(page, &mut byte).unwrap();
+        assert_eq!(byte, [0]);
+        space.write_bytes(page, &[1; 16]).unwrap();
+        // Bounds and rights fail before frames, as for any write.
+        let fault = space.prepare_writes(&[(16 * page, 1)]).unwrap_err();
+        assert_eq!(fault.reason, FaultReason::OutOfBounds);
     }
 }

@@ -2,7 +2,7 @@
 //! `fd_fdstat_set_flags`, `fd_filestat_get`, `fd_prestat_get`,
 //! `fd_prestat_dir_name`.
 
-use std::fs;
+use cap_std::fs::Metadata;
 
 use crate::abi::{fdflags, rights, Fdstat, Filestat, PRESTAT_SIZE};
 use crate::call::{Args, Call, WasiResult};
@@ -51,12 +51,11 @@ pub(crate) fn fd_filestat_get(call: &mut Call<'_>, args: &Args<'_>) -> WasiResul
         .fds
         .require(args.u32(0)?, rights::FD_FILESTAT_GET)?;
     let stat = match &entry.kind {
-        FdKind::File(file) => filestat_of(&file.metadata().map_err(|e| errno::from_io(&e))?),
-        // Not following a symlink: a directory swapped for a link since it
-        // was opened must not show the link's target.
-        FdKind::Dir(dir) => {
-            filestat_of(&fs::symlink_metadata(dir.host_path()).map_err(|e| errno::from_io(&e))?)
+        FdKind::File(file) => {
+            filestat_of(&Metadata::from_file(file).map_err(|e| errno::from_io(&e))?)
         }
+        // The directory the handle holds, wherever its name went since.
+        FdKind::Dir(dir) => filestat_of(&dir.dir.dir_metadata().map_err(|e| errno::from_io(&e))?),
         FdKind::Stdin(_) | FdKind::Output(_) => Filestat {
             filetype: entry.filetype(),
             ..Filestat::default()

@@ -11,6 +11,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 
+use cap_fs_ext::OpenOptionsMaybeDirExt;
+
 use crate::abi::{fdflags, rights, whence};
 use crate::call::{Args, Call, WasiResult};
 use crate::errno::{self, Errno};
@@ -25,9 +27,17 @@ fn io_errno(error: std::io::Error) -> Errno {
 pub(crate) fn fd_read(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     let (fd, nread_ptr) = (args.u32(0)?, args.ptr(3)?);
     let entry = call.ctx.fds.require(fd, rights::FD_READ)?;
+    let host_stdin = matches!(&entry.kind, FdKind::Stdin(stdin) if stdin.is_inherited());
     let iovs = call.mem.read_iovecs(args.ptr(1)?, args.u32(2)?)?;
-    call.mem.check_write_all(&iovs)?;
-    call.mem.check_write(nread_ptr, 4)?;
+    // Rights and frames for every byte this call may write, before any
+    // input is consumed: all or nothing, also when frames run out.
+    call.mem.check_write_all(&iovs, &[(nread_ptr, 4)])?;
+    if host_stdin {
+        // The host's stdin may block without end: wait for input through
+        // the interrupt handle, so that the store's deadline ends the wait.
+        call.wait_for_host_stdin()?;
+    }
+    let entry = call.ctx.fds.require(fd, rights::FD_READ)?;
     let mut data = vec![0u8; capped_total(&iovs)];
     let n = match &mut entry.kind {
         FdKind::Stdin(stdin) => stdin.read(&mut data).map_err(io_errno)?,
@@ -135,8 +145,7 @@ pub(crate) fn fd_pread(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     let (fd, offset, nread_ptr) = (args.u32(0)?, args.u64(3)?, args.ptr(4)?);
     let (file, _) = seekable(&mut call.ctx.fds, fd, rights::FD_READ | rights::FD_SEEK)?;
     let iovs = call.mem.read_iovecs(args.ptr(1)?, args.u32(2)?)?;
-    call.mem.check_write_all(&iovs)?;
-    call.mem.check_write(nread_ptr, 4)?;
+    call.mem.check_write_all(&iovs, &[(nread_ptr, 4)])?;
     let mut data = vec![0u8; capped_total(&iovs)];
     let n = loop {
         match file.read_at(&mut data, offset) {
@@ -221,8 +230,12 @@ fn sync(
         FdKind::File(file) => how(file).map_err(io_errno),
         FdKind::Output(sink) => sink.flush().map_err(io_errno),
         FdKind::Dir(dir) => {
-            let handle = File::open(dir.host_path()).map_err(io_errno)?;
-            how(&handle).map_err(io_errno)
+            // Directory handles may be `O_PATH`, which cannot be synced:
+            // open the directory itself (".", beneath the handle) to sync.
+            let mut options = cap_std::fs::OpenOptions::new();
+            options.read(true).maybe_dir(true);
+            let handle = dir.dir.open_with(".", &options).map_err(io_errno)?;
+            how(&handle.into_std()).map_err(io_errno)
         }
         FdKind::Stdin(_) => Ok(()),
     }

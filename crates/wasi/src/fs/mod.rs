@@ -14,8 +14,7 @@ pub(crate) mod io;
 pub(crate) mod paths;
 pub(crate) mod readdir;
 
-use std::fs::{FileType, Metadata};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use cap_std::fs::{FileType, FileTypeExt, Metadata, MetadataExt};
 
 use crate::abi::{filetype, Filestat};
 
@@ -38,7 +37,8 @@ pub(crate) fn filetype_of(ty: FileType) -> u8 {
     }
 }
 
-/// The `filestat` of host metadata.
+/// The `filestat` of host metadata (of a path beneath a directory handle,
+/// or of an open file through [`Metadata::from_file`]).
 pub(crate) fn filestat_of(meta: &Metadata) -> Filestat {
     let nanos = |secs: i64, nsecs: i64| -> u64 {
         u64::try_from(secs)

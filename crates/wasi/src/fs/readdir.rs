@@ -3,20 +3,25 @@
 //!
 //! Entries are `.`, `..`, then the directory's entries sorted by name, so
 //! that a cookie (the index of the next entry) means the same thing from
-//! one call to the next. The sorted listing is cached in the descriptor
-//! and taken afresh whenever a listing starts at cookie 0. The buffer is
+//! one call to the next. The sorted listing of the directory listed last
+//! is cached in the descriptor table (one for all descriptors, so the
+//! cache cannot grow with the number of open directories) and taken
+//! afresh whenever a listing starts at cookie 0 or another descriptor is
+//! listed. The directory is read through the descriptor's handle, so it is
+//! the directory opened, wherever its name went since. The buffer is
 //! filled as far as it goes and the last entry may be cut short, as the
 //! specification allows: the guest then retries with a larger buffer.
 
-use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::sync::Arc;
+
+use cap_std::fs::{Dir, MetadataExt};
+use rustix::fs::DirEntryExt;
 
 use crate::abi::{filetype, rights, DIRENT_SIZE};
 use crate::call::{Args, Call, WasiResult};
 use crate::errno::{self, Errno};
-use crate::fd::{DirEntryInfo, DirFd};
+use crate::fd::{DirEntryInfo, Listing};
 use crate::fs::filetype_of;
 
 /// `fd_readdir(fd, buf, buf_len, cookie: i64, bufused_ptr)`.
@@ -28,14 +33,22 @@ pub(crate) fn fd_readdir(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
         args.u64(3)?,
         args.ptr(4)?,
     );
-    let (dir, _) = call.ctx.fds.dir(fd, rights::FD_READDIR)?;
-    call.mem.check_write(buf, u64::from(buf_len))?;
-    call.mem.check_write(bufused_ptr, 4)?;
-    let entries = match &dir.listing {
-        Some(entries) if cookie != 0 => entries.clone(),
-        _ => {
-            let entries: Arc<[DirEntryInfo]> = list(dir)?.into();
-            dir.listing = Some(entries.clone());
+    call.ctx.fds.dir(fd, rights::FD_READDIR)?;
+    call.mem
+        .check_write_ranges(&[(buf, u64::from(buf_len)), (bufused_ptr, 4)])?;
+    let cached = match &call.ctx.fds.listing {
+        Some(listing) if listing.fd == fd && cookie != 0 => Some(listing.entries.clone()),
+        _ => None,
+    };
+    let entries = match cached {
+        Some(entries) => entries,
+        None => {
+            let (dir, _) = call.ctx.fds.dir(fd, rights::FD_READDIR)?;
+            let entries: Arc<[DirEntryInfo]> = list(&dir.dir)?.into();
+            call.ctx.fds.listing = Some(Listing {
+                fd,
+                entries: entries.clone(),
+            });
             entries
         }
     };
@@ -44,27 +57,18 @@ pub(crate) fn fd_readdir(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     call.mem.write_u32(bufused_ptr, out.len() as u32)
 }
 
-/// The entries of `dir`: `.`, `..`, then the rest sorted by name. At the
-/// preopen root, `..` describes the root itself, not the host's parent.
-fn list(dir: &DirFd) -> Result<Vec<DirEntryInfo>, Errno> {
-    let path = dir.host_path();
-    let this = fs::symlink_metadata(&path).map_err(|e| errno::from_io(&e))?;
-    if !this.is_dir() {
-        return Err(errno::NOTDIR);
-    }
-    let parent_ino = match path.parent() {
-        Some(parent) if !dir.rel.is_empty() => fs::symlink_metadata(parent)
-            .map_err(|e| errno::from_io(&e))?
-            .ino(),
-        _ => this.ino(),
-    };
+/// The entries of `dir`: `.`, `..`, then the rest sorted by name. `..`
+/// describes the directory itself: a descriptor sees nothing above it,
+/// not even its parent's inode number.
+fn list(dir: &Dir) -> Result<Vec<DirEntryInfo>, Errno> {
+    let this = dir.dir_metadata().map_err(|e| errno::from_io(&e))?;
     let dot = |name: &[u8], ino| DirEntryInfo {
         name: name.to_vec(),
         ino,
         filetype: filetype::DIRECTORY,
     };
     let mut entries = Vec::new();
-    for entry in fs::read_dir(&path).map_err(|e| errno::from_io(&e))? {
+    for entry in dir.entries().map_err(|e| errno::from_io(&e))? {
         let entry = entry.map_err(|e| errno::from_io(&e))?;
         let filetype = entry
             .file_type()
@@ -77,7 +81,7 @@ fn list(dir: &DirFd) -> Result<Vec<DirEntryInfo>, Errno> {
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut all = vec![dot(b".", this.ino()), dot(b"..", parent_ino)];
+    let mut all = vec![dot(b".", this.ino()), dot(b"..", this.ino())];
     all.extend(entries);
     Ok(all)
 }
