@@ -13,6 +13,7 @@ use super::{
     RunMode, DEFAULT_FRAME_BUDGET, HOST, PAGE_SIZE,
 };
 
+mod limits;
 mod sharing;
 mod tenants;
 
@@ -259,10 +260,11 @@ impl Checker<'_> {
         let Some(raw) = raw else {
             return Policy::default();
         };
-        let default_allow = raw.default.as_ref().is_none_or(|value| {
+        // Deny unless the deployment says otherwise (DESIGN.md section 5).
+        let default_allow = raw.default.as_ref().is_some_and(|value| {
             let options = [("allow", true), ("deny", false)];
             self.choice("policy default", value, &options)
-                .unwrap_or(true)
+                .unwrap_or(false)
         });
         let mut rules = Vec::new();
         for rule in &raw.rule {
