@@ -24,6 +24,7 @@ use std::time::Instant;
 use waven_mmu::AddressSpace;
 use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::Platform;
+use waven_platform::TenantLimits;
 use waven_runtime::{Config, Engine, Func, Instance, Linker, Memory, Module, Store, Val};
 
 const MIB: u64 = 1 << 20;

