@@ -165,12 +165,7 @@ fn space<T>(caller: &mut Caller<'_, T>) -> Result<AddressSpace, Errno> {
 
 /// Reads a name of at most `max` bytes from guest memory with the guest's
 /// rights.
-fn read_name<T>(
-    caller: &mut Caller<'_, T>,
-    ptr: u32,
-    len: u32,
-    max: u32,
-) -> Result<String, Errno> {
+fn read_name<T>(caller: &mut Caller<'_, T>, ptr: u32, len: u32, max: u32) -> Result<String, Errno> {
     if len == 0 || len > max {
         return Err(Errno::EINVAL);
     }

@@ -193,7 +193,10 @@ mod tests {
     #[test]
     fn a_changed_value_does_not_wait_and_a_timeout_ends_the_wait() {
         let futex = Futex::default();
-        assert_eq!(futex.wait(key(1), &ANY, || false, None), Ok(WaitOutcome::NotEqual));
+        assert_eq!(
+            futex.wait(key(1), &ANY, || false, None),
+            Ok(WaitOutcome::NotEqual)
+        );
         let outcome = futex.wait(key(1), &ANY, || true, Some(Duration::from_millis(10)));
         assert_eq!(outcome, Ok(WaitOutcome::TimedOut));
         assert_eq!(futex.notify(key(1), 1), 0, "the timed-out waiter is gone");

@@ -125,7 +125,10 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         for bad in ["", "s", "30", "1.5s", "-1s", "3d", "30 sec", "0x10s"] {
-            assert!(parse_duration(bad).unwrap_err().contains("invalid"), "{bad}");
+            assert!(
+                parse_duration(bad).unwrap_err().contains("invalid"),
+                "{bad}"
+            );
         }
         assert!(parse_duration("18446744073709551615h")
             .unwrap_err()

@@ -283,7 +283,10 @@ fn defaults() {
         !manifest.policy.allows("provider", "analyst"),
         "sharing is denied unless the manifest allows it"
     );
-    assert!(manifest.tenants.iter().all(|t| t.limits == TenantLimits::default()));
+    assert!(manifest
+        .tenants
+        .iter()
+        .all(|t| t.limits == TenantLimits::default()));
     assert!(manifest.regions.is_empty() && manifest.grants.is_empty());
     // No host_heap: 64 MiB plus 16 MiB for each of the two tenants.
     assert_eq!(manifest.host_heap, None);
@@ -1069,7 +1072,8 @@ fn tenant_limits() {
 #[test]
 fn sharing_is_denied_unless_the_manifest_allows_it() {
     let fx = Fixture::new("deny-default");
-    let grant = "[[region]]\nname = \"r\"\nowner = \"provider\"\nsize = 4096\nmax_rights = \"rw\"\n\
+    let grant =
+        "[[region]]\nname = \"r\"\nowner = \"provider\"\nsize = 4096\nmax_rights = \"rw\"\n\
                  [[grant]]\nregion = \"r\"\ngrantee = \"analyst\"\nrights = \"r\"\n";
     fx.fails(
         &with_tenants(grant),
@@ -1077,7 +1081,9 @@ fn sharing_is_denied_unless_the_manifest_allows_it() {
         "the policy forbids `provider` to grant to `analyst` (region `r`)",
     );
     let open = fx
-        .parse(&with_tenants(&format!("{grant}[policy]\ndefault = \"allow\"\n")))
+        .parse(&with_tenants(&format!(
+            "{grant}[policy]\ndefault = \"allow\"\n"
+        )))
         .unwrap();
     assert!(open.policy.allows("analyst", "provider"));
 }

@@ -133,25 +133,22 @@ impl Setup {
         // A tenant-owned region is in the tenant's namespace (it opens it
         // as `name`, others as `tenant/name`); the host keeps granting it.
         let created = match &spec.owner {
-            manifest::Owner::Host => {
-                self.platform
-                    .create_region(&spec.name, spec.size, max_rights)
-            }
-            manifest::Owner::Tenant(owner) => {
-                self.platform
-                    .create_region_for(owner, &spec.name, spec.size, max_rights)
-            }
+            manifest::Owner::Host => self
+                .platform
+                .create_region(&spec.name, spec.size, max_rights),
+            manifest::Owner::Tenant(owner) => self
+                .platform
+                .create_region_for(owner, &spec.name, spec.size, max_rights),
         };
-        let region = created
-            .map_err(|errno| {
-                region_error(match (errno, self.engine.config().memory) {
-                    (Errno::ENOMEM, MemoryBackend::Plain) => {
-                        "regions need virtual memory: with memory = \"plain\" there is no frame pool"
-                            .to_owned()
-                    }
-                    _ => format!("cannot create it: {}", errno_text(errno)),
-                })
-            })?;
+        let region = created.map_err(|errno| {
+            region_error(match (errno, self.engine.config().memory) {
+                (Errno::ENOMEM, MemoryBackend::Plain) => {
+                    "regions need virtual memory: with memory = \"plain\" there is no frame pool"
+                        .to_owned()
+                }
+                _ => format!("cannot create it: {}", errno_text(errno)),
+            })
+        })?;
         if let Some(path) = &spec.contents {
             let data = std::fs::read(path).map_err(|error| {
                 region_error(format!("cannot read {}: {error}", path.display()))

@@ -24,7 +24,10 @@ impl Checker<'_> {
         ];
         for (what, value, field) in counts {
             if let Some(value) = value {
-                match self.count(what, value).and_then(|n| usize::try_from(n).ok()) {
+                match self
+                    .count(what, value)
+                    .and_then(|n| usize::try_from(n).ok())
+                {
                     Some(n) => *field = n,
                     None => ok = false,
                 }
@@ -63,7 +66,10 @@ impl Checker<'_> {
         let n = *value.get_ref();
         let count = u64::try_from(n).ok();
         if count.is_none() {
-            self.error(value.span(), format!("{what} must not be negative, got {n}"));
+            self.error(
+                value.span(),
+                format!("{what} must not be negative, got {n}"),
+            );
         }
         count
     }
