@@ -9,7 +9,8 @@
  * one of two modes chosen by the host when it sets the stage up:
  *
  *   zero-copy: the input and output are regions made by the host
- *              ("state-1", "state-2"). The stage opens and maps them with
+ *              ("state-1", "state-2", in the host's namespace: the stage
+ *              opens "host/state-1"). The stage opens and maps them with
  *              the waven ABI: its output read-write (its grant is RW), its
  *              input read-only (its grant is R). Nothing is copied: the
  *              next stage maps the very frames this one wrote. When a stage
@@ -120,9 +121,20 @@ static uint8_t *faas_out;
 static uint32_t faas_bytes;
 static int faas_zero_copy;
 
-/** Opens region `name` and maps all of it at the end of memory. */
+/**
+ * Opens the host's region `name`: region names are scoped by their owner,
+ * so the stage asks for "host/NAME" (a region of that name made by another
+ * tenant is another region).
+ */
+static waven_handle_t faas_open(const char *name) {
+    char path[64];
+    snprintf(path, sizeof path, "host/%s", name);
+    return waven_open_str(path);
+}
+
+/** Opens the host's region `name` and maps all of it at the end of memory. */
 static int32_t faas_map(const char *name, int32_t rights, uint32_t *size) {
-    waven_handle_t h = waven_open_str(name);
+    waven_handle_t h = faas_open(name);
     if (waven_is_error(h))
         return h;
     int32_t bytes = waven_region_size(h);
@@ -199,7 +211,7 @@ int32_t faas_tamper(void) {
     printf("%s: protect(%s, RW) after the hand-off = %ld (%s)\n", FAAS_STAGE,
            faas_out_name, (long)r, waven_strerror(r));
     int refused = waven_is_error(r);
-    waven_handle_t h = waven_open_str(faas_out_name);
+    waven_handle_t h = faas_open(faas_out_name);
     r = waven_is_error(h) ? h : waven_map(h, WAVEN_MAP_ANYWHERE, WAVEN_RW);
     printf("%s: map(%s, ANYWHERE, RW) again = %ld (%s)\n", FAAS_STAGE, faas_out_name,
            (long)r, waven_strerror(r));
