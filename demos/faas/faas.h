@@ -9,8 +9,9 @@
  * one of two modes chosen by the host when it sets the stage up:
  *
  *   zero-copy: the input and output are regions made by the host
- *              ("state-1", "state-2", in the host's namespace: the stage
- *              opens "host/state-1"). The stage opens and maps them with
+ *              ("state-1", "state-2"; region names are scoped by their
+ *              owner, so the stage opens "host/state-1"). The stage opens
+ *              and maps them with
  *              the waven ABI: its output read-write (its grant is RW), its
  *              input read-only (its grant is R). Nothing is copied: the
  *              next stage maps the very frames this one wrote. When a stage
@@ -46,10 +47,16 @@
 
 #include "waven.h"
 
+/*
+ * The regions are the host's: region names are scoped by their owner, so
+ * a stage opens "host/NAME" (a region of that name that a tenant shared
+ * would be another region). Messages name them without the prefix.
+ */
+#define FAAS_HOST "host/"
 /** The region parse hands on to transform. */
-#define FAAS_STATE_1 "state-1"
+#define FAAS_STATE_1 FAAS_HOST "state-1"
 /** The region transform hands on to aggregate. */
-#define FAAS_STATE_2 "state-2"
+#define FAAS_STATE_2 FAAS_HOST "state-2"
 
 /** Kinds of event (a record's `kind` is below this). */
 #define FAAS_KINDS 16u
@@ -121,20 +128,9 @@ static uint8_t *faas_out;
 static uint32_t faas_bytes;
 static int faas_zero_copy;
 
-/**
- * Opens the host's region `name`: region names are scoped by their owner,
- * so the stage asks for "host/NAME" (a region of that name made by another
- * tenant is another region).
- */
-static waven_handle_t faas_open(const char *name) {
-    char path[64];
-    snprintf(path, sizeof path, "host/%s", name);
-    return waven_open_str(path);
-}
-
-/** Opens the host's region `name` and maps all of it at the end of memory. */
+/** Opens region `name` and maps all of it at the end of memory. */
 static int32_t faas_map(const char *name, int32_t rights, uint32_t *size) {
-    waven_handle_t h = faas_open(name);
+    waven_handle_t h = waven_open_str(name);
     if (waven_is_error(h))
         return h;
     int32_t bytes = waven_region_size(h);
@@ -207,18 +203,20 @@ int32_t faas_tamper(void) {
         printf("%s: nothing handed on in a region\n", FAAS_STAGE);
         return 0;
     }
+    /* The region's name without "host/". */
+    const char *label = faas_out_name + sizeof FAAS_HOST - 1;
     int32_t r = waven_protect(faas_out, faas_bytes, WAVEN_RW);
     printf("%s: protect(%s, RW) after the hand-off = %ld (%s)\n", FAAS_STAGE,
-           faas_out_name, (long)r, waven_strerror(r));
+           label, (long)r, waven_strerror(r));
     int refused = waven_is_error(r);
-    waven_handle_t h = faas_open(faas_out_name);
+    waven_handle_t h = waven_open_str(faas_out_name);
     r = waven_is_error(h) ? h : waven_map(h, WAVEN_MAP_ANYWHERE, WAVEN_RW);
-    printf("%s: map(%s, ANYWHERE, RW) again = %ld (%s)\n", FAAS_STAGE, faas_out_name,
+    printf("%s: map(%s, ANYWHERE, RW) again = %ld (%s)\n", FAAS_STAGE, label,
            (long)r, waven_strerror(r));
     refused += waven_is_error(r);
     if (!waven_is_error(h))
         waven_close(h);
-    printf("%s: storing into %s at 0x%lx\n", FAAS_STAGE, faas_out_name,
+    printf("%s: storing into %s at 0x%lx\n", FAAS_STAGE, label,
            (unsigned long)(uintptr_t)faas_out);
     fflush(stdout);
     ((volatile uint8_t *)faas_out)[0] ^= 0xff;

@@ -549,6 +549,9 @@ max_rights = "r"
 region = "data"
 grantee = "producer"
 rights = "r"
+
+[policy]
+default = "allow"
 "#,
         guest("producer")
     );

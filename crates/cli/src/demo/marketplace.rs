@@ -103,11 +103,7 @@ const ANALYSTS: [&str; 3] = ["hist", "stats", "topk"];
 const RESULTS: [&str; 3] = ["hist-result", "stats-result", "topk-result"];
 /// The result regions as others open them: region names are scoped by
 /// their owner.
-const RESULT_PATHS: [&str; 3] = [
-    "hist/hist-result",
-    "stats/stats-result",
-    "topk/topk-result",
-];
+const RESULT_PATHS: [&str; 3] = ["hist/hist-result", "stats/stats-result", "topk/topk-result"];
 /// The provider's region.
 const DATASET: &str = "dataset";
 /// How many attempts mallory makes (with `--store`).

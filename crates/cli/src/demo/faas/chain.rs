@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Result};
 use waven_mmu::{Rights, PAGE_SIZE};
 use waven_platform::registry::{Measurement, Owner, Platform};
-use waven_platform::TenantLimits;
 use waven_platform::run::measure;
+use waven_platform::TenantLimits;
 use waven_runtime::{Config, Engine, Module, Val};
 
 use super::guests::Guests;

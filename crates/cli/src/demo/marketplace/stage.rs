@@ -17,8 +17,8 @@ use anyhow::{anyhow, Context, Result};
 use waven_mmu::{AddressSpace, PoolStats};
 use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::{Measurement, Platform};
-use waven_platform::TenantLimits;
 use waven_platform::run::measure;
+use waven_platform::TenantLimits;
 use waven_runtime::{Config, Engine, Error, Func, Linker, Module, Store, Trap, TrapKind};
 use waven_wasi::{Input, Output, WasiCtx, WasiCtxBuilder};
 
