@@ -170,6 +170,17 @@ args = ["ping", "50"]
 name = "pong"
 module = "pingpong.wasm"
 args = ["pong", "50"]
+
+# Sharing is denied unless allowed.
+[[policy.rule]]
+from = "producer"
+to = ["consumer"]
+allow = true
+
+[[policy.rule]]
+from = "ping"
+to = ["pong"]
+allow = true
 "#,
     )
     .unwrap();
