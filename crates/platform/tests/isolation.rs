@@ -60,7 +60,6 @@ const RW: i32 = 3;
 const EACCES: i32 = -2;
 const EBADF: i32 = -8;
 const EBUSY: i32 = -10;
-const EEXIST: i32 = -20;
 const EINVAL: i32 = -28;
 const ENOENT: i32 = -44;
 const ENOSYS: i32 = -52;
