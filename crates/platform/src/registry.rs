@@ -689,3 +689,46 @@ impl Platform {
         reports
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolve_in_the_askers_namespace_unless_qualified() {
+        let alice = Owner::Instance("alice".into());
+        let path = |owner: Owner, name: &str| RegionPath {
+            owner,
+            name: name.into(),
+        };
+        assert_eq!(
+            RegionPath::resolve("data", &alice),
+            Ok(path(alice.clone(), "data"))
+        );
+        assert_eq!(
+            RegionPath::resolve("data", &Owner::Host),
+            Ok(path(Owner::Host, "data"))
+        );
+        assert_eq!(
+            RegionPath::resolve("host/data", &alice),
+            Ok(path(Owner::Host, "data"))
+        );
+        let bob = Owner::Instance("bob".into());
+        assert_eq!(
+            RegionPath::resolve("bob/data", &alice),
+            Ok(path(bob, "data"))
+        );
+        assert_eq!(
+            RegionPath::resolve("bob/data", &alice).unwrap().to_string(),
+            "bob/data"
+        );
+        let long = "x".repeat(MAX_NAME as usize + 1);
+        for bad in ["", "/", "a/", "/a", "a/b/c", long.as_str()] {
+            assert_eq!(
+                RegionPath::resolve(bad, &alice),
+                Err(Errno::EINVAL),
+                "{bad:?}"
+            );
+        }
+    }
+}
