@@ -9,7 +9,9 @@
  * one of two modes chosen by the host when it sets the stage up:
  *
  *   zero-copy: the input and output are regions made by the host
- *              ("state-1", "state-2"). The stage opens and maps them with
+ *              ("state-1", "state-2"; region names are scoped by their
+ *              owner, so the stage opens "host/state-1"). The stage opens
+ *              and maps them with
  *              the waven ABI: its output read-write (its grant is RW), its
  *              input read-only (its grant is R). Nothing is copied: the
  *              next stage maps the very frames this one wrote. When a stage
@@ -45,10 +47,16 @@
 
 #include "waven.h"
 
+/*
+ * The regions are the host's: region names are scoped by their owner, so
+ * a stage opens "host/NAME" (a region of that name that a tenant shared
+ * would be another region). Messages name them without the prefix.
+ */
+#define FAAS_HOST "host/"
 /** The region parse hands on to transform. */
-#define FAAS_STATE_1 "state-1"
+#define FAAS_STATE_1 FAAS_HOST "state-1"
 /** The region transform hands on to aggregate. */
-#define FAAS_STATE_2 "state-2"
+#define FAAS_STATE_2 FAAS_HOST "state-2"
 
 /** Kinds of event (a record's `kind` is below this). */
 #define FAAS_KINDS 16u
@@ -195,18 +203,20 @@ int32_t faas_tamper(void) {
         printf("%s: nothing handed on in a region\n", FAAS_STAGE);
         return 0;
     }
+    /* The region's name without "host/". */
+    const char *label = faas_out_name + sizeof FAAS_HOST - 1;
     int32_t r = waven_protect(faas_out, faas_bytes, WAVEN_RW);
     printf("%s: protect(%s, RW) after the hand-off = %ld (%s)\n", FAAS_STAGE,
-           faas_out_name, (long)r, waven_strerror(r));
+           label, (long)r, waven_strerror(r));
     int refused = waven_is_error(r);
     waven_handle_t h = waven_open_str(faas_out_name);
     r = waven_is_error(h) ? h : waven_map(h, WAVEN_MAP_ANYWHERE, WAVEN_RW);
-    printf("%s: map(%s, ANYWHERE, RW) again = %ld (%s)\n", FAAS_STAGE, faas_out_name,
+    printf("%s: map(%s, ANYWHERE, RW) again = %ld (%s)\n", FAAS_STAGE, label,
            (long)r, waven_strerror(r));
     refused += waven_is_error(r);
     if (!waven_is_error(h))
         waven_close(h);
-    printf("%s: storing into %s at 0x%lx\n", FAAS_STAGE, faas_out_name,
+    printf("%s: storing into %s at 0x%lx\n", FAAS_STAGE, label,
            (unsigned long)(uintptr_t)faas_out);
     fflush(stdout);
     ((volatile uint8_t *)faas_out)[0] ^= 0xff;

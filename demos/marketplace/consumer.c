@@ -2,7 +2,8 @@
  * consumer.c - the analysts' customer: maps the three result regions it
  * was granted read-only and prints them.
  *
- *   consumer [HIST [STATS [TOPK]]]   (default: hist-result stats-result topk-result)
+ *   consumer [HIST [STATS [TOPK]]]   (default: hist/hist-result stats/stats-result
+ *                                    topk/topk-result)
  *
  * Nothing is copied: each result is read where its analyst wrote it.
  *
@@ -70,9 +71,9 @@ static void print_topk(const struct mp_topk_result *r) {
 }
 
 int main(int argc, char **argv) {
-    const char *hist = argc > 1 ? argv[1] : MP_HIST_RESULT;
-    const char *stats = argc > 2 ? argv[2] : MP_STATS_RESULT;
-    const char *topk = argc > 3 ? argv[3] : MP_TOPK_RESULT;
+    const char *hist = argc > 1 ? argv[1] : MP_HIST_RESULT_PATH;
+    const char *stats = argc > 2 ? argv[2] : MP_STATS_RESULT_PATH;
+    const char *topk = argc > 3 ? argv[3] : MP_TOPK_RESULT_PATH;
     int status = 0;
 
     const struct mp_header *h;

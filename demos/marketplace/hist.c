@@ -1,7 +1,7 @@
 /*
  * hist.c - analyst: histogram of the price column of the data set.
  *
- *   hist [DATASET [RESULT [CONSUMER]]]   (default: dataset hist-result consumer)
+ *   hist [DATASET [RESULT [CONSUMER]]]   (default: host/dataset hist-result consumer)
  *
  * Maps the region DATASET read-only (it was granted R, so that is all it
  * can get), counts the records per price bin (MP_HIST_BINS bins of
@@ -15,7 +15,7 @@
 #include "marketplace.h"
 
 int main(int argc, char **argv) {
-    const char *dataset = argc > 1 ? argv[1] : MP_DATASET;
+    const char *dataset = argc > 1 ? argv[1] : MP_DATASET_PATH;
     const char *result_name = argc > 2 ? argv[2] : MP_HIST_RESULT;
     const char *consumer = argc > 3 ? argv[3] : MP_CONSUMER;
 

@@ -4,7 +4,8 @@
  * and to smuggle data out through a WASI call. Every attempt must fail.
  *
  *   mallory [--store] [DATASET [RESULT...]]
- *           (default: dataset hist-result stats-result topk-result)
+ *           (default: host/dataset hist/hist-result stats/stats-result
+ *           topk/topk-result)
  *
  * Each attempt is printed on one line that the host parses:
  *
@@ -67,9 +68,9 @@ int main(int argc, char **argv) {
         store = 1;
         first = 2;
     }
-    const char *dataset = argc > first ? argv[first] : MP_DATASET;
-    static const char *default_results[] = {MP_HIST_RESULT, MP_STATS_RESULT,
-                                            MP_TOPK_RESULT};
+    const char *dataset = argc > first ? argv[first] : MP_DATASET_PATH;
+    static const char *default_results[] = {
+        MP_HIST_RESULT_PATH, MP_STATS_RESULT_PATH, MP_TOPK_RESULT_PATH};
     const char *const *results = default_results;
     int nresults = 3;
     if (argc > first + 1) {

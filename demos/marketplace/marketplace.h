@@ -34,6 +34,19 @@
 #define MP_STATS_RESULT "stats-result"
 #define MP_TOPK_RESULT "topk-result"
 
+/*
+ * Region names are scoped by their owner. An analyst shares its result in
+ * its own namespace (MP_HIST_RESULT); others open it as "hist/hist-result".
+ * The data set is the provider's "dataset"; the analysts open it by its
+ * owner's name: "host/dataset" when the host made it (`waven demo
+ * marketplace`, the default below), "provider/dataset" in a manifest whose
+ * provider tenant owns it (given as an argument).
+ */
+#define MP_DATASET_PATH "host/" MP_DATASET
+#define MP_HIST_RESULT_PATH "hist/" MP_HIST_RESULT
+#define MP_STATS_RESULT_PATH "stats/" MP_STATS_RESULT
+#define MP_TOPK_RESULT_PATH "topk/" MP_TOPK_RESULT
+
 /** One sale: which store, how many items, the unit price, a rating. */
 struct mp_record {
     int32_t store;    /* 0..999 */

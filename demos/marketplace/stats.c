@@ -1,7 +1,7 @@
 /*
  * stats.c - analyst: mean, variance, minimum and maximum of every column.
  *
- *   stats [DATASET [RESULT [CONSUMER]]]  (default: dataset stats-result consumer)
+ *   stats [DATASET [RESULT [CONSUMER]]]  (default: host/dataset stats-result consumer)
  *
  * Maps the region DATASET read-only, sums each column and its squares in
  * double precision, in record order (the host repeats the same sums to
@@ -16,7 +16,7 @@
 #include "marketplace.h"
 
 int main(int argc, char **argv) {
-    const char *dataset = argc > 1 ? argv[1] : MP_DATASET;
+    const char *dataset = argc > 1 ? argv[1] : MP_DATASET_PATH;
     const char *result_name = argc > 2 ? argv[2] : MP_STATS_RESULT;
     const char *consumer = argc > 3 ? argv[3] : MP_CONSUMER;
 

@@ -1,7 +1,7 @@
 /*
  * topk.c - analyst: the MP_TOPK sales of highest revenue (price * quantity).
  *
- *   topk [DATASET [RESULT [CONSUMER]]]   (default: dataset topk-result consumer)
+ *   topk [DATASET [RESULT [CONSUMER]]]   (default: host/dataset topk-result consumer)
  *
  * Maps the region DATASET read-only and keeps the best MP_TOPK records in
  * a small sorted array as it scans (ties: the lower record number first),
@@ -15,7 +15,7 @@
 #include "marketplace.h"
 
 int main(int argc, char **argv) {
-    const char *dataset = argc > 1 ? argv[1] : MP_DATASET;
+    const char *dataset = argc > 1 ? argv[1] : MP_DATASET_PATH;
     const char *result_name = argc > 2 ? argv[2] : MP_TOPK_RESULT;
     const char *consumer = argc > 3 ? argv[3] : MP_CONSUMER;
 

@@ -12,7 +12,7 @@
  *   grant "greeting" to an accomplice      -> EPERM  (not the owner)
  *   revoke the consumer's grant            -> EPERM  (not the owner)
  *   discard the shared pages               -> EPERM  (shared pages)
- *   open "secret", never granted to it     -> EACCES or ENOENT
+ *   open "host/secret", never granted to it -> EACCES or ENOENT
  *   protect at an unaligned address        -> EINVAL
  *   protect an unaligned length            -> EINVAL
  *   protect with rights 2 (write-only)     -> EINVAL
@@ -60,12 +60,12 @@ int main(void) {
     struct timespec pause = {0, 100 * 1000 * 1000};
     waven_handle_t h = WAVEN_ENOENT;
     for (int i = 0; i < 20; i++) {
-        h = waven_open_str(GREETING_REGION);
+        h = waven_open_str(GREETING_PATH);
         if (h != WAVEN_ENOENT && h != WAVEN_EACCES)
             break;
         nanosleep(&pause, NULL);
     }
-    printf("attacker: setup: open(\"greeting\") = %ld (%s)\n", (long)h,
+    printf("attacker: setup: open(\"" GREETING_PATH "\") = %ld (%s)\n", (long)h,
            waven_strerror(h));
 
     int32_t size = waven_is_error(h) ? h : waven_region_size(h);
@@ -112,7 +112,7 @@ int main(void) {
     }
 
     /* 6. A region that was never granted to us. */
-    attempt("open(\"secret\")", waven_open_str("secret"), WAVEN_EACCES,
+    attempt("open(\"host/secret\")", waven_open_str("host/secret"), WAVEN_EACCES,
             WAVEN_ENOENT);
 
     /* 7-9. Malformed arguments on our own page. */

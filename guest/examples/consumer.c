@@ -37,8 +37,8 @@ static waven_handle_t open_with_retry(const char *name) {
 int main(int argc, char **argv) {
     int attack_write = argc > 1 && strcmp(argv[1], "--attack-write") == 0;
 
-    waven_handle_t h = open_with_retry(GREETING_REGION);
-    printf("consumer: open(\"%s\") = %ld (%s)\n", GREETING_REGION, (long)h,
+    waven_handle_t h = open_with_retry(GREETING_PATH);
+    printf("consumer: open(\"%s\") = %ld (%s)\n", GREETING_PATH, (long)h,
            waven_strerror(h));
     if (waven_is_error(h))
         return 1;

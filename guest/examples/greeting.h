@@ -9,7 +9,15 @@
 #include <stdint.h>
 #include "waven.h"
 
+/* The producer shares the region under this name, in its own namespace. */
 #define GREETING_REGION "greeting"
+/*
+ * Region names are scoped by their owner: others open the producer's
+ * region as "producer/greeting" (the producer runs as instance "producer";
+ * a "greeting" that another tenant shared is another region).
+ */
+#define GREETING_OWNER "producer"
+#define GREETING_PATH GREETING_OWNER "/" GREETING_REGION
 #define GREETING_MAGIC 0x4e564157u /* "WAVN" in little-endian bytes */
 #define GREETING_DATA_COUNT (WAVEN_PAGE_SIZE / sizeof(uint32_t))
 

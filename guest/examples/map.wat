@@ -1,9 +1,11 @@
 ;; map.wat - open a region, map it read-only and read a value, in plain WAT.
 ;;
-;; `run` opens the region "answer" (shared by share.wat and granted to this
-;; instance, "reader"), maps it read-only with addr = -1 (grow memory and
-;; map at its old end), and returns the i32 at the start of the mapping:
-;; 42 with share.wat. On failure it returns the negative error instead
+;; `run` opens the host's region "answer" as "host/answer" (region names
+;; are scoped by their owner: the "answer" that share.wat shares as
+;; instance OWNER is "OWNER/answer"), granted to this instance, "reader",
+;; maps it read-only with addr = -1 (grow memory and map at its old end),
+;; and returns the i32 at the start of the mapping: 42 with share.wat's
+;; contents. On failure it returns the negative error instead
 ;; (-44 ENOENT, -2 EACCES, ...). `_start` calls `run` and traps unless it
 ;; read 42, for use as an entry point.
 ;;
@@ -17,13 +19,13 @@
   (import "waven" "close" (func $close (param i32) (result i32)))
 
   (memory (export "memory") 1)
-  (data (i32.const 0x100) "answer")    ;; region name, 6 bytes
+  (data (i32.const 0x100) "host/answer") ;; region name, 11 bytes
 
   (func $run (export "run") (result i32)
     (local $h i32)
     (local $addr i32)
-    ;; handle = open("answer")
-    (local.set $h (call $open (i32.const 0x100) (i32.const 6)))
+    ;; handle = open("host/answer")
+    (local.set $h (call $open (i32.const 0x100) (i32.const 11)))
     (if (i32.lt_s (local.get $h) (i32.const 0))
       (then (return (local.get $h))))
     ;; addr = map(handle, -1, R): memory grows, the region appears at the old end

@@ -36,6 +36,8 @@
 #include "waven.h"
 
 #define REGION "pingpong"
+/* How pong opens it: names are scoped by their owner, instance "ping". */
+#define REGION_PATH "ping/" REGION
 #define TIMEOUT_NS (10LL * 1000 * 1000 * 1000) /* 10 s per wait */
 
 struct table {
@@ -105,12 +107,12 @@ static int pong(void) {
     struct timespec pause = {0, 100 * 1000 * 1000};
     waven_handle_t h = WAVEN_ENOENT;
     for (int i = 0; i < 20; i++) {
-        h = waven_open_str(REGION);
+        h = waven_open_str(REGION_PATH);
         if (h != WAVEN_ENOENT && h != WAVEN_EACCES)
             break;
         nanosleep(&pause, NULL);
     }
-    printf("pong: open(\"%s\") = %ld (%s)\n", REGION, (long)h,
+    printf("pong: open(\"%s\") = %ld (%s)\n", REGION_PATH, (long)h,
            waven_strerror(h));
     if (waven_is_error(h))
         return 1;

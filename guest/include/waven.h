@@ -10,8 +10,21 @@
  * Every function here is a Wasm import whose parameters and result are i32,
  * except the timeout of waven_wait (i64). Addresses and lengths must be
  * multiples of WAVEN_PAGE_SIZE (WAVEN_EINVAL otherwise) and ranges must lie
- * below memory.size. Results are >= 0 on success or a negated WASI errno
- * (the WAVEN_E* constants below) on failure.
+ * below memory.size. A result in -4095..-1 is a negated WASI errno (the
+ * WAVEN_E* constants below); any other value is success, so waven_map can
+ * return an address at or above 2 GiB, negative as int32_t: test results
+ * with waven_is_error(), never with `< 0`. A call that fails changes
+ * nothing.
+ *
+ * Region names are scoped by their owner: waven_share("data") makes the
+ * caller's region "data"; the caller opens it as "data", every other
+ * instance as "OWNER/data" (OWNER: the sharing instance's name), and the
+ * host's regions are "host/NAME". No instance can make a region in
+ * another's namespace, so none can pose as another.
+ *
+ * What an instance makes the host keep (grants, open handles, regions,
+ * waiters) is bounded by its tenant's limits; beyond one, the call returns
+ * WAVEN_ENOMEM and changes nothing.
  *
  * Build guests with: clang --target=wasm32-wasi -O2 -fuse-ld=lld -I <this dir>
  * The imports stay undefined at link time and are resolved by the runtime.
@@ -54,11 +67,14 @@ extern "C" {
 #define WAVEN_EEXIST (-20)
 /** Error: a guest pointer (a name string, for example) is not readable by the caller. */
 #define WAVEN_EFAULT (-21)
-/** Error: bad argument: unaligned address or length, bad rights, range past memory.size. */
+/** Error: bad argument: unaligned address or length, bad rights, range past memory.size, a malformed name. */
 #define WAVEN_EINVAL (-28)
 /** Error: no such region (or instance). */
 #define WAVEN_ENOENT (-44)
-/** Error: out of frames (the frame budget) or memory cannot grow. */
+/**
+ * Error: out of frames (the frame budget), memory cannot grow, or a limit
+ * of the caller's tenant is reached (grants, handles, regions, waiters).
+ */
 #define WAVEN_ENOMEM (-48)
 /** Error: not supported here (the `plain` memory backend cannot virtualize). */
 #define WAVEN_ENOSYS (-52)
@@ -120,9 +136,11 @@ int32_t waven_discard(void *addr, uint32_t len);
 
 /**
  * share(addr, len, name_ptr, name_len, max_rights) -> handle: make the
- * caller's pages [addr, addr+len) a region called `name` (UTF-8), owned by
- * the caller. No copy; the pages stay mapped for the caller. max_rights caps
- * every later grant.
+ * caller's pages [addr, addr+len) a region called `name` (UTF-8, 1 to 256
+ * bytes, no '/') in the caller's namespace. No copy; the pages stay mapped
+ * for the caller. max_rights caps every later grant. WAVEN_EEXIST if the
+ * caller has a region of that name already (other owners' names do not
+ * matter); WAVEN_ENOMEM beyond the tenant's region or handle limit.
  */
 WAVEN_IMPORT(share)
 waven_handle_t waven_share(void *addr, uint32_t len, const char *name,
@@ -131,7 +149,9 @@ waven_handle_t waven_share(void *addr, uint32_t len, const char *name,
 /**
  * grant(handle, who_ptr, who_len, rights): let instance `who` open and map
  * the region with at most `rights`. Owner only (WAVEN_EPERM), never above
- * max_rights (WAVEN_EACCES); platform policy may refuse (WAVEN_EPERM).
+ * max_rights (WAVEN_EACCES); platform policy may refuse (WAVEN_EPERM; it
+ * denies unless the deployment allows); WAVEN_ENOMEM beyond the tenant's
+ * grant limit (all its regions' grants together).
  */
 WAVEN_IMPORT(grant)
 int32_t waven_grant(waven_handle_t handle, const char *who, uint32_t who_len,
@@ -143,7 +163,11 @@ int32_t waven_revoke(waven_handle_t handle, const char *who, uint32_t who_len);
 
 /**
  * open(name_ptr, name_len) -> handle: a handle to a region the caller owns
- * or was granted (WAVEN_ENOENT / WAVEN_EACCES otherwise).
+ * or was granted. `name` is the caller's own region's name, or
+ * "OWNER/NAME" for another instance's ("host/NAME" for the host's): the
+ * owner of a region is in the name that opens it. WAVEN_ENOENT (no such
+ * region), WAVEN_EACCES (not granted), WAVEN_EINVAL (malformed name),
+ * WAVEN_ENOMEM (the tenant's handle limit).
  */
 WAVEN_IMPORT(open)
 waven_handle_t waven_open(const char *name, uint32_t name_len);
@@ -168,7 +192,10 @@ int32_t waven_close(waven_handle_t handle);
 /**
  * wait(addr, expected, timeout_ns: i64): futex-style wait on an i32 in a
  * shared page. Returns WAVEN_WOKEN, WAVEN_NOT_EQUAL (the value was not
- * `expected`) or WAVEN_TIMED_OUT, or a negative error.
+ * `expected`) or WAVEN_TIMED_OUT, or a negative error (WAVEN_ENOMEM: the
+ * tenant has as many waiters as it may). Waits and notifies meet only
+ * where instances map the same region's page; on any other page only the
+ * caller's own instance can wake it.
  */
 WAVEN_IMPORT(wait)
 int32_t waven_wait(const volatile int32_t *addr, int32_t expected,

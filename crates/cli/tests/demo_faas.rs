@@ -220,13 +220,14 @@ fn check_manifest(path: &Path, bytes: u64) {
             })
             .collect()
     };
+    let grant = |who: &str, rights: &str| (who.to_owned(), rights.to_owned());
     assert_eq!(
         grants("state-1"),
-        [("transform".to_owned(), "r".to_owned())]
+        [grant("parse", "rw"), grant("transform", "r")]
     );
     assert_eq!(
         grants("state-2"),
-        [("aggregate".to_owned(), "r".to_owned())]
+        [grant("aggregate", "r"), grant("transform", "rw")]
     );
 }
 

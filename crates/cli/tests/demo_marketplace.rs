@@ -59,33 +59,35 @@ fn demo_json(extra: &[&str]) -> Value {
     doc
 }
 
-/// What each of mallory's attempts must end with, in order.
+/// What each of mallory's attempts must end with, in order; `DATASET`
+/// stands for the data set's full name (`host/dataset` in the demo,
+/// `provider/dataset` in the manifest: names are scoped by owner).
 const EXPECTED_ATTEMPTS: [(&str, &str, &str); 10] = [
     (
         "change the data set",
-        "map(\"dataset\", ANYWHERE, RW)",
+        "map(\"DATASET\", ANYWHERE, RW)",
         "EACCES",
     ),
     ("change the data set", "protect(", "EACCES"),
     ("change the data set", "discard(", "EPERM"),
     (
         "pass the data set on",
-        "grant(\"dataset\", \"accomplice\", R)",
+        "grant(\"DATASET\", \"accomplice\", R)",
         "EPERM",
     ),
     (
         "read another analyst's results",
-        "open(\"hist-result\")",
+        "open(\"hist/hist-result\")",
         "EACCES",
     ),
     (
         "read another analyst's results",
-        "open(\"stats-result\")",
+        "open(\"stats/stats-result\")",
         "EACCES",
     ),
     (
         "read another analyst's results",
-        "open(\"topk-result\")",
+        "open(\"topk/topk-result\")",
         "EACCES",
     ),
     ("smuggle data out", "fd_write(stdout, ", "EFAULT"),
@@ -152,8 +154,9 @@ fn check_demo(doc: &Value) {
     for (attempt, (goal, call, result)) in attempts.iter().zip(EXPECTED_ATTEMPTS) {
         assert_eq!(attempt["blocked"], true, "{attempt}");
         assert_eq!(attempt["goal"], goal, "{attempt}");
+        let call = call.replace("DATASET", "host/dataset");
         assert!(
-            attempt["call"].as_str().unwrap().starts_with(call),
+            attempt["call"].as_str().unwrap().starts_with(&call),
             "{attempt}"
         );
         assert!(
@@ -305,6 +308,7 @@ fn manifest_gives_the_demos_results() {
         .collect();
     assert_eq!(attempts.len(), 9, "{stdout}");
     for (attempt, (goal, call, result)) in attempts.iter().zip(EXPECTED_ATTEMPTS) {
+        let call = call.replace("DATASET", "provider/dataset");
         assert!(
             attempt.starts_with(&format!("attempt: {goal}: {call}")),
             "{attempt}"

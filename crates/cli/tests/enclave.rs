@@ -170,6 +170,17 @@ args = ["ping", "50"]
 name = "pong"
 module = "pingpong.wasm"
 args = ["pong", "50"]
+
+# Sharing is denied unless allowed.
+[[policy.rule]]
+from = "producer"
+to = ["consumer"]
+allow = true
+
+[[policy.rule]]
+from = "ping"
+to = ["pong"]
+allow = true
 "#,
     )
     .unwrap();
@@ -301,4 +312,111 @@ fn an_exhausted_host_heap_fails_the_guest_not_the_process() {
     let stderr = text(&out.stderr);
     let expected = "memory: the host cannot allocate 8388608 bytes for translation tables";
     assert!(stderr.contains(expected), "{stderr}");
+}
+
+/// Grants one region to a million made-up names, then opens it a million
+/// times; returns (the grant loop's last result, grants made, the open
+/// loop's last result, handles opened).
+const HOARDER: &str = r#"(module
+  (import "waven" "share" (func $share (param i32 i32 i32 i32 i32) (result i32)))
+  (import "waven" "grant" (func $grant (param i32 i32 i32 i32) (result i32)))
+  (import "waven" "open" (func $open (param i32 i32) (result i32)))
+  (memory 2)
+  (data (i32.const 0x100) "bait")
+  (func (export "hoard") (result i32 i32 i32 i32)
+    (local $h i32) (local $i i32) (local $k i32) (local $r i32) (local $grant_r i32) (local $grants i32)
+    (local.set $h (call $share (i32.const 0x1000) (i32.const 0x1000) (i32.const 0x100) (i32.const 4) (i32.const 3)))
+    ;; Names: "g" and 7 letters a-p from the counter's bits.
+    (i32.store8 (i32.const 0x300) (i32.const 0x67))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (i32.const 1000000)))
+        (local.set $k (i32.const 0))
+        (loop $letter
+          (i32.store8 (i32.add (i32.const 0x301) (local.get $k))
+            (i32.add (i32.const 0x61)
+              (i32.and (i32.shr_u (local.get $i) (i32.mul (local.get $k) (i32.const 4)))
+                       (i32.const 15))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br_if $letter (i32.lt_u (local.get $k) (i32.const 7))))
+        (local.set $r (call $grant (local.get $h) (i32.const 0x300) (i32.const 8) (i32.const 1)))
+        (br_if $done (i32.lt_s (local.get $r) (i32.const 0)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.set $grant_r (local.get $r))
+    (local.set $grants (local.get $i))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (i32.const 1000000)))
+        (local.set $r (call $open (i32.const 0x100) (i32.const 4)))
+        (br_if $done (i32.lt_s (local.get $r) (i32.const 0)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $grant_r) (local.get $grants) (local.get $r) (local.get $i)))"#;
+
+#[test]
+fn a_tenant_hoarding_registry_entries_gets_enomem_and_the_process_survives() {
+    // Without per-tenant limits, a million grants (and a million handles)
+    // outgrow this host heap and abort the enclave with every tenant in it.
+    let dir = scratch("hoard");
+    std::fs::write(dir.join("hoarder.wat"), HOARDER).unwrap();
+    std::fs::write(
+        dir.join("worker.wat"),
+        r#"(module (memory 1) (func (export "work") (result i32) (i32.const 7)))"#,
+    )
+    .unwrap();
+    let manifest = dir.join("waven.toml");
+    std::fs::write(
+        &manifest,
+        r#"frame_budget = "16MiB"
+host_heap = "48MiB"
+run = "parallel"
+
+[[tenant]]
+name = "hoarder"
+module = "hoarder.wat"
+entry = "hoard"
+
+[[tenant]]
+name = "worker"
+module = "worker.wat"
+entry = "work"
+
+# Open sharing, as in the attack: the limits must hold on their own.
+[policy]
+default = "allow"
+"#,
+    )
+    .unwrap();
+    let out = waven()
+        .args(["platform", "--json"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let tenant = |name: &str| {
+        report["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    // ENOMEM (48) after the default limits: 1024 grants, and 1024 handles
+    // of which the share took one.
+    assert_eq!(
+        tenant("hoarder")["results"],
+        serde_json::json!(["-48", "1024", "-48", "1023"]),
+        "{stdout}"
+    );
+    assert_eq!(tenant("worker")["results"], serde_json::json!(["7"]));
+    let _ = std::fs::remove_dir_all(&dir);
 }

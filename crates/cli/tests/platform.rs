@@ -187,6 +187,10 @@ max_rights = "r"
 region = "secret"
 grantee = "producer"
 rights = "r"
+
+# Open sharing: the attacker is refused by the ABI, not the policy.
+[policy]
+default = "allow"
 "#,
         guest("producer"),
         guest("attacker")
@@ -385,6 +389,9 @@ region = "answer"
 grantee = "reader"
 rights = "r"
 measurement = "{measurement}"
+
+[policy]
+default = "allow"
 "#,
         wat_example("map")
     )
@@ -542,6 +549,9 @@ max_rights = "r"
 region = "data"
 grantee = "producer"
 rights = "r"
+
+[policy]
+default = "allow"
 "#,
         guest("producer")
     );

@@ -24,6 +24,7 @@ use std::time::Instant;
 use waven_mmu::AddressSpace;
 use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::Platform;
+use waven_platform::TenantLimits;
 use waven_runtime::{Config, Engine, Func, Instance, Linker, Memory, Module, Store, Val};
 
 const MIB: u64 = 1 << 20;
@@ -44,6 +45,7 @@ fn guest_wat(initial: u64, maximum: u64) -> String {
   (memory (export "memory") {initial} {maximum})
   (data (i32.const 0x100) "buffer")     ;; region name, 6 bytes
   (data (i32.const 0x110) "receiver")   ;; grantee name, 8 bytes
+  (data (i32.const 0x120) "sender/buffer") ;; the sender's region as others name it, 13 bytes
   (func (export "nop"))
   ;; Sender: shares addr..addr+len read-only and grants it to "receiver".
   (func (export "hand") (param $addr i32) (param $len i32) (result i32)
@@ -54,16 +56,17 @@ fn guest_wat(initial: u64, maximum: u64) -> String {
     (local.set $r (call $grant (local.get $h) (i32.const 0x110) (i32.const 8) (i32.const 1)))
     (if (i32.lt_s (local.get $r) (i32.const 0)) (then (return (local.get $r))))
     (local.get $h))
-  ;; Receiver: opens "buffer", maps it at the end of its memory and checks
+  ;; Receiver: opens "sender/buffer", maps it at the end of its memory and checks
   ;; the first word of its first page and the last word of its last page.
   (func (export "take") (param $first i32) (param $last i32) (result i32)
     (local $h i32) (local $addr i32) (local $len i32)
-    (local.set $h (call $open (i32.const 0x100) (i32.const 6)))
+    (local.set $h (call $open (i32.const 0x120) (i32.const 13)))
     (if (i32.lt_s (local.get $h) (i32.const 0)) (then (return (local.get $h))))
     (local.set $len (call $region_size (local.get $h)))
     (if (i32.lt_s (local.get $len) (i32.const 0)) (then (return (local.get $len))))
     (local.set $addr (call $map (local.get $h) (i32.const -1) (i32.const 1)))
-    (if (i32.lt_s (local.get $addr) (i32.const 0)) (then (return (local.get $addr))))
+    ;; errors are -4095..-1; any other value is an address (also >= 2 GiB)
+    (if (i32.ge_u (local.get $addr) (i32.const -4095)) (then (return (local.get $addr))))
     (call $check (local.get $addr) (local.get $len) (local.get $first) (local.get $last)))
   ;; Receiver: checks the words at addr and addr+len-4, returns addr.
   (func $check (export "check") (param $addr i32) (param $len i32)
@@ -85,7 +88,9 @@ struct Guest {
 
 impl Guest {
     fn new(engine: &Engine, platform: &Platform, name: &str, module: &Module) -> Guest {
-        platform.add_instance(name, name, [0; 32]).expect("name");
+        platform
+            .add_instance(name, name, [0; 32], TenantLimits::default())
+            .expect("name");
         let mut store = Store::new(engine, GuestContext::new(platform.clone(), name));
         let mut linker = Linker::new();
         abi::add_to_linker(&mut linker, |ctx: &mut GuestContext| ctx).expect("linker");

@@ -1,40 +1,71 @@
 //! The guest ABI: import module `"waven"` (DESIGN.md section 4).
 //!
-//! Every function takes and returns `i32` (but `wait`'s `i64` timeout);
-//! results are `>= 0` on success or a negated errno. Every value the guest
-//! passes is untrusted: addresses and lengths are checked by the MMU,
-//! strings are read through the guest's own rights (`EFAULT`), names are
-//! at most [`MAX_NAME`] bytes of UTF-8 (`EINVAL`).
+//! Every function takes and returns `i32` (but `wait`'s `i64` timeout). A
+//! result in `-4095..=-1` is a negated errno; any other value is success,
+//! so `map` returns addresses at or above 2 GiB (negative as `i32`). A call
+//! that fails changes nothing. Every value the guest passes is untrusted:
+//! addresses and lengths are checked by the MMU, strings are read through
+//! the guest's own rights (`EFAULT`), names are UTF-8 of at most
+//! [`MAX_NAME`] bytes per part (`EINVAL`).
+//!
+//! Region names are scoped by their owner (see [`crate::registry`]):
+//! `share` takes a name without `/` in the caller's namespace; `open`
+//! takes `name` (the caller's own) or `owner/name`.
+//!
+//! What a guest makes the host keep (handles, waiters, and through the
+//! registry regions and grants) is bounded by its tenant's
+//! [`TenantLimits`]; beyond, the call returns `ENOMEM`.
 
 use std::time::Duration;
 
-use waven_mmu::{AddressSpace, Errno, Rights, PAGE_SIZE};
+use waven_mmu::{AddressSpace, Errno, PageKind, Rights, PAGE_SIZE};
 use waven_runtime::{Caller, Error, FuncType, Linker, Trap, Val, ValType};
 
-use crate::futex::WaitOutcome;
-use crate::registry::{Owner, Platform};
+use crate::futex::{FutexKey, WaitOutcome, Waiter};
+use crate::limits::TenantLimits;
+use crate::registry::{Owner, Platform, RegionPath};
+
+pub use crate::registry::MAX_NAME;
 
 /// The import module name of the ABI.
 pub const MODULE: &str = "waven";
 
-/// The longest region or instance name, in bytes.
-pub const MAX_NAME: u32 = 256;
+/// The longest name `open` takes: `owner/name`, each part at most
+/// [`MAX_NAME`] bytes.
+pub const MAX_PATH: u32 = 2 * MAX_NAME + 1;
 
-/// One instance's view of the platform: who it is, and its open region
-/// handles.
+/// One instance's view of the platform: who it is, its tenant's limits,
+/// and its open region handles.
 pub struct GuestContext {
     platform: Platform,
     instance: String,
+    tenant: String,
+    limits: TenantLimits,
+    /// Full region names (`owner/name`) by handle; `None` for a closed one.
     handles: Vec<Option<String>>,
+    /// Closed handles, reused before the table grows (O(1) allocation).
+    free: Vec<u32>,
+    /// Handles open now.
+    open: usize,
 }
 
 impl GuestContext {
-    /// The context of instance `instance` of `platform`.
+    /// The context of instance `instance` of `platform`, with the limits
+    /// of its tenant as [`Platform::add_instance`] registered them (the
+    /// defaults for an instance not registered yet).
     pub fn new(platform: Platform, instance: impl Into<String>) -> GuestContext {
+        let instance = instance.into();
+        let (tenant, limits) = platform
+            .tenant_of(&instance)
+            .unwrap_or_else(|| (instance.clone(), TenantLimits::default()));
         GuestContext {
             platform,
-            instance: instance.into(),
+            instance,
+            tenant,
+            limits,
             handles: Vec::new(),
+            free: Vec::new(),
+            open: 0,
         }
     }
 
@@ -43,15 +74,34 @@ impl GuestContext {
         &self.instance
     }
 
-    fn add_handle(&mut self, region: String) -> i32 {
-        match self.handles.iter().position(Option::is_none) {
+    /// How many handles are open.
+    pub fn open_handles(&self) -> usize {
+        self.open
+    }
+
+    /// `ENOMEM` when the tenant's handle limit is reached (checked before
+    /// anything changes, so that `share` cannot make a region and then
+    /// fail for want of a handle).
+    fn reserve_handle(&self) -> Result<(), Errno> {
+        // Handles are non-negative i32s, whatever the limit says.
+        let limit = self.limits.handles.min(i32::MAX as usize);
+        if self.open >= limit {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
+    fn add_handle(&mut self, region: String) -> Result<i32, Errno> {
+        self.reserve_handle()?;
+        self.open += 1;
+        match self.free.pop() {
             Some(free) => {
-                self.handles[free] = Some(region);
-                free as i32
+                self.handles[free as usize] = Some(region);
+                Ok(free as i32)
             }
             None => {
                 self.handles.push(Some(region));
-                self.handles.len() as i32 - 1
+                Ok(self.handles.len() as i32 - 1)
             }
         }
     }
@@ -61,6 +111,18 @@ impl GuestContext {
             .get(handle as usize)
             .and_then(Clone::clone)
             .ok_or(Errno::EBADF)
+    }
+
+    fn close(&mut self, handle: u32) -> Result<(), Errno> {
+        let slot = self
+            .handles
+            .get_mut(handle as usize)
+            .filter(|slot| slot.is_some())
+            .ok_or(Errno::EBADF)?;
+        *slot = None;
+        self.free.push(handle);
+        self.open -= 1;
+        Ok(())
     }
 }
 
@@ -101,9 +163,10 @@ fn space<T>(caller: &mut Caller<'_, T>) -> Result<AddressSpace, Errno> {
     memory.address_space(caller.store()).ok_or(Errno::ENOSYS)
 }
 
-/// Reads a name from guest memory with the guest's rights.
-fn read_name<T>(caller: &mut Caller<'_, T>, ptr: u32, len: u32) -> Result<String, Errno> {
-    if len == 0 || len > MAX_NAME {
+/// Reads a name of at most `max` bytes from guest memory with the guest's
+/// rights.
+fn read_name<T>(caller: &mut Caller<'_, T>, ptr: u32, len: u32, max: u32) -> Result<String, Errno> {
+    if len == 0 || len > max {
         return Err(Errno::EINVAL);
     }
     let space = space(caller)?;
@@ -199,14 +262,15 @@ pub fn add_to_linker<T: 'static>(
         get,
         |caller, get, args| {
             let max_rights = args.rights(4)?;
-            let name = read_name(caller, args.u32(2), args.u32(3))?;
+            let name = read_name(caller, args.u32(2), args.u32(3), MAX_NAME)?;
             let space = space(caller)?;
             let ctx = get(caller.data_mut());
+            ctx.reserve_handle()?;
             let platform = ctx.platform.clone();
             let instance = ctx.instance.clone();
             let (addr, len) = (args.u32(0) as u64, args.u32(1) as u64);
             platform.share(&instance, &space, addr, len, &name, max_rights)?;
-            Ok(get(caller.data_mut()).add_handle(name))
+            get(caller.data_mut()).add_handle(format!("{instance}/{name}"))
         },
     )?;
     define(
@@ -216,7 +280,7 @@ pub fn add_to_linker<T: 'static>(
         get,
         |caller, get, args| {
             let rights = args.rights(3)?;
-            let who = read_name(caller, args.u32(1), args.u32(2))?;
+            let who = read_name(caller, args.u32(1), args.u32(2), MAX_NAME)?;
             let ctx = get(caller.data_mut());
             let region = ctx.region(args.u32(0))?;
             let owner = Owner::Instance(ctx.instance.clone());
@@ -230,7 +294,7 @@ pub fn add_to_linker<T: 'static>(
         &[I32, I32, I32],
         get,
         |caller, get, args| {
-            let who = read_name(caller, args.u32(1), args.u32(2))?;
+            let who = read_name(caller, args.u32(1), args.u32(2), MAX_NAME)?;
             let ctx = get(caller.data_mut());
             let region = ctx.region(args.u32(0))?;
             let owner = Owner::Instance(ctx.instance.clone());
@@ -239,10 +303,13 @@ pub fn add_to_linker<T: 'static>(
         },
     )?;
     define(linker, "open", &[I32, I32], get, |caller, get, args| {
-        let name = read_name(caller, args.u32(0), args.u32(1))?;
+        let name = read_name(caller, args.u32(0), args.u32(1), MAX_PATH)?;
         let ctx = get(caller.data_mut());
+        ctx.reserve_handle()?;
+        let owner = Owner::Instance(ctx.instance.clone());
+        let path = RegionPath::resolve(&name, &owner)?;
         ctx.platform.open(&ctx.instance, &name)?;
-        Ok(ctx.add_handle(name))
+        ctx.add_handle(path.to_string())
     })?;
     define(linker, "map", &[I32, I32, I32], get, |caller, get, args| {
         let rights = args.rights(2)?;
@@ -257,18 +324,23 @@ pub fn add_to_linker<T: 'static>(
                 addr as u64
             }
         };
-        i32::try_from(addr).map_err(|_| Errno::EINVAL)
+        // Any page-aligned address is a success value, also at or above
+        // 2 GiB (negative as i32): the region is mapped by now, so this
+        // must not report failure.
+        Ok(addr as u32 as i32)
     })?;
     define(linker, "region_size", &[I32], get, |caller, get, args| {
         let ctx = get(caller.data_mut());
         let region = ctx.region(args.u32(0))?;
         let size = ctx.platform.region_size(&region)?;
-        i32::try_from(size).map_err(|_| Errno::EINVAL)
+        // Sizes are page multiples: up to 4 GiB - 4 KiB they never fall in
+        // the error range.
+        u32::try_from(size)
+            .map(|size| size as i32)
+            .map_err(|_| Errno::EINVAL)
     })?;
     define(linker, "close", &[I32], get, |caller, get, args| {
-        let ctx = get(caller.data_mut());
-        ctx.region(args.u32(0))?;
-        ctx.handles[args.u32(0) as usize] = None;
+        get(caller.data_mut()).close(args.u32(0))?;
         Ok(0)
     })?;
     define(
@@ -284,11 +356,19 @@ pub fn add_to_linker<T: 'static>(
             let space = space(caller)?;
             space.read::<4>(addr).map_err(|fault| fault.errno())?;
             let key = futex_key(&space, addr);
-            let platform = get(caller.data_mut()).platform.clone();
+            let ctx = get(caller.data_mut());
+            let (platform, tenant) = (ctx.platform.clone(), ctx.tenant.clone());
+            let waiter = Waiter {
+                tenant: &tenant,
+                limit: ctx.limits.waiters,
+            };
             let still_expected =
                 || space.read::<4>(addr).map(u32::from_le_bytes).ok() == Some(expected);
             let timeout = u64::try_from(timeout).ok().map(Duration::from_nanos);
-            let outcome = platform.shared.futex.wait(key, still_expected, timeout);
+            let outcome = platform
+                .shared
+                .futex
+                .wait(key, &waiter, still_expected, timeout)?;
             Ok(outcome as i32)
         },
     )?;
@@ -306,12 +386,21 @@ pub fn add_to_linker<T: 'static>(
     Ok(())
 }
 
-/// The futex key of an address: its frame and offset, or, for a page
-/// without a frame of its own (a zero page, shared with nobody), a key
-/// outside the frames' range (waiters there may only time out or be
-/// woken spuriously).
-fn futex_key(space: &AddressSpace, addr: u64) -> u64 {
-    space.frame_key(addr).unwrap_or(u64::MAX - addr)
+/// The futex key of an address: on a page of a region (the only frames
+/// that several spaces map on purpose), the frame and offset; on any other
+/// page, this space and the address. A zero page has no frame, and a
+/// copy-on-write page's frame is shared with clones that may belong to
+/// other tenants: keyed by frame, they would let tenants that share
+/// nothing wake each other.
+fn futex_key(space: &AddressSpace, addr: u64) -> FutexKey {
+    let shared = matches!(
+        space.page_info(addr).map(|info| info.kind),
+        Some(PageKind::Shared(_))
+    );
+    match space.frame_key(addr) {
+        Some(frame) if shared => FutexKey::Frame(frame),
+        _ => FutexKey::Private(space.id(), addr),
+    }
 }
 
 impl From<WaitOutcome> for i32 {

@@ -13,8 +13,10 @@
 
 pub mod abi;
 mod futex;
+pub mod limits;
 pub mod manifest;
 pub mod registry;
 pub mod run;
 
 pub use futex::WaitOutcome;
+pub use limits::TenantLimits;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use waven_mmu::{Errno, Rights};
 use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::{Owner, Platform};
+use waven_platform::TenantLimits;
 use waven_runtime::{Config, Engine, Error, Func, Instance, Linker, Module, Store, TrapKind, Val};
 
 const IMPORTS: &str = r#"
@@ -34,6 +35,8 @@ fn guest_wat() -> String {
   (data (i32.const 0x100) "data")         ;; region name, 4 bytes
   (data (i32.const 0x110) "consumer")     ;; grantee name, 8 bytes
   (data (i32.const 0x120) "provider")     ;; 8 bytes
+  (data (i32.const 0x130) "provider/data") ;; the provider's region, 13 bytes
+  (data (i32.const 0x140) "host/data")    ;; the host's region, 9 bytes
   (func (export "page_size") (result i32) (call $page_size))
   (func (export "share") (param i32 i32 i32) (result i32)
     (call $share (local.get 0) (local.get 1) (i32.const 0x100) (i32.const 4) (local.get 2)))
@@ -41,7 +44,9 @@ fn guest_wat() -> String {
     (call $grant (local.get 0) (i32.const 0x110) (i32.const 8) (local.get 1)))
   (func (export "revoke_consumer") (param i32) (result i32)
     (call $revoke (local.get 0) (i32.const 0x110) (i32.const 8)))
-  (func (export "open") (result i32) (call $open (i32.const 0x100) (i32.const 4)))
+  (func (export "open") (result i32) (call $open (i32.const 0x130) (i32.const 13)))
+  (func (export "open_own") (result i32) (call $open (i32.const 0x100) (i32.const 4)))
+  (func (export "open_host") (result i32) (call $open (i32.const 0x140) (i32.const 9)))
   (func (export "open_bad_name") (result i32) (call $open (i32.const 0xffff0) (i32.const 64)))
   (func (export "map") (param i32 i32 i32) (result i32)
     (call $map (local.get 0) (local.get 1) (local.get 2)))
@@ -64,7 +69,9 @@ struct Guest {
 
 impl Guest {
     fn new(engine: &Engine, platform: &Platform, name: &str, module: &Module) -> Guest {
-        platform.add_instance(name, name, [0; 32]).unwrap();
+        platform
+            .add_instance(name, name, [0; 32], TenantLimits::default())
+            .unwrap();
         let mut store = Store::new(engine, GuestContext::new(platform.clone(), name));
         let mut linker = Linker::new();
         abi::add_to_linker(&mut linker, |ctx: &mut GuestContext| ctx).unwrap();
@@ -218,7 +225,7 @@ fn a_grant_bound_to_a_measurement_holds_only_for_that_code() {
     let (engine, platform, module) = setup();
     let mut provider = Guest::new(&engine, &platform, "provider", &module);
     platform
-        .add_instance("consumer", "consumer", [7; 32])
+        .add_instance("consumer", "consumer", [7; 32], TenantLimits::default())
         .unwrap();
     let region = platform.create_region("data", 4096, Rights::Read).unwrap();
     region.write_bytes(0, b"lent").unwrap();
@@ -232,7 +239,7 @@ fn a_grant_bound_to_a_measurement_holds_only_for_that_code() {
         )
         .unwrap();
     assert_eq!(
-        platform.open("consumer", "data"),
+        platform.open("consumer", "host/data"),
         Err(Errno::EACCES),
         "other code"
     );
@@ -245,13 +252,15 @@ fn a_grant_bound_to_a_measurement_holds_only_for_that_code() {
             Some([7; 32]),
         )
         .unwrap();
-    assert_eq!(platform.open("consumer", "data"), Ok(Rights::Read));
+    assert_eq!(platform.open("consumer", "host/data"), Ok(Rights::Read));
+    // A bare name is the caller's own region.
+    assert_eq!(platform.open("consumer", "data"), Err(Errno::ENOENT));
     // The provider may not grant what the host owns.
-    assert_eq!(provider.i32("open", &[]), errno(Errno::EACCES));
+    assert_eq!(provider.i32("open_host", &[]), errno(Errno::EACCES));
     assert_eq!(
         platform.grant(
             &Owner::Instance("provider".into()),
-            "data",
+            "host/data",
             "provider",
             Rights::Read,
             None
@@ -268,7 +277,7 @@ fn the_policy_decides_who_may_grant_to_whom() {
         Box::new(|from, to| !(from == "host" && to == "stranger")),
     );
     platform
-        .add_instance("stranger", "stranger", [0; 32])
+        .add_instance("stranger", "stranger", [0; 32], TenantLimits::default())
         .unwrap();
     platform.create_region("data", 4096, Rights::Read).unwrap();
     assert_eq!(
@@ -326,4 +335,77 @@ fn wait_and_notify_work_across_instances_on_threads() {
     }
     assert_eq!(woken, 1);
     assert_eq!(waiter.join().unwrap(), [Val::I32(0)]);
+}
+
+#[test]
+fn open_finds_the_callers_own_region_or_an_owners() {
+    let (engine, platform, module) = setup();
+    let mut provider = Guest::new(&engine, &platform, "provider", &module);
+    let mut consumer = Guest::new(&engine, &platform, "consumer", &module);
+    let handle = provider.i32("share", &[0x1000, 0x1000, R]);
+    assert!(handle >= 0);
+    // The owner opens it by its bare name, nobody else does.
+    assert!(provider.i32("open_own", &[]) >= 0);
+    assert_eq!(consumer.i32("open_own", &[]), errno(Errno::ENOENT));
+    // Not granted yet: EACCES, not ENOENT, for provider/data.
+    assert_eq!(consumer.i32("open", &[]), errno(Errno::EACCES));
+    // The consumer may have its own "data": another region.
+    assert!(consumer.i32("share", &[0x1000, 0x1000, RW]) >= 0);
+    assert_eq!(provider.i32("grant_consumer", &[handle, R]), 0);
+    let h = consumer.i32("open", &[]);
+    assert_eq!(consumer.i32("map", &[h, 0x8000, R]), 0x8000);
+    // The host names regions the same way.
+    assert_eq!(platform.region_size("provider/data"), Ok(4096));
+    assert_eq!(platform.region_size("data"), Err(Errno::ENOENT));
+    let names: Vec<String> = platform.regions().iter().map(|r| r.path()).collect();
+    assert_eq!(names, ["consumer/data", "provider/data"]);
+}
+
+/// A guest whose memory is 2 GiB (`pages` Wasm pages); untouched pages
+/// cost no frames.
+fn big_guest_wat(pages: u32) -> String {
+    format!(
+        r#"(module {IMPORTS}
+  (memory (export "memory") {pages})
+  (data (i32.const 0x130) "provider/data")
+  (func (export "open") (result i32) (call $open (i32.const 0x130) (i32.const 13)))
+  (func (export "map") (param i32 i32 i32) (result i32)
+    (call $map (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "size") (result i32) (memory.size)))"#
+    )
+}
+
+#[test]
+fn map_returns_addresses_at_and_above_2_gib_as_success() {
+    let (engine, platform, module) = setup();
+    let mut provider = Guest::new(&engine, &platform, "provider", &module);
+    provider
+        .call("store", &[Val::I32(0x1000), Val::I32(4321)])
+        .unwrap();
+    assert!(provider.i32("share", &[0x1000, 0x1000, R]) >= 0);
+    const TWO_GIB: i32 = i32::MIN; // 0x8000_0000 as i32
+    for (name, pages, addr) in [("fixed", 32769, TWO_GIB), ("at-end", 32768, -1)] {
+        let big = Module::new(&engine, &wat::parse_str(big_guest_wat(pages)).unwrap()).unwrap();
+        let mut guest = Guest::new(&engine, &platform, name, &big);
+        // The owner grants it through the host API, with its own name.
+        platform
+            .grant(
+                &Owner::Instance("provider".into()),
+                "data",
+                name,
+                Rights::Read,
+                None,
+            )
+            .unwrap();
+        let h = guest.i32("open", &[]);
+        assert!(h >= 0, "{name}: open = {h}");
+        let mapped = guest.i32("map", &[h, addr, R]);
+        assert_eq!(mapped, TWO_GIB, "{name}: success, not an errno");
+        assert!(!(-4095..=-1).contains(&mapped));
+        assert_eq!(guest.i32("load", &[mapped]), 4321, "{name}: mapped there");
+        if addr == -1 {
+            assert_eq!(guest.i32("size", &[]), 32769, "grown by one Wasm page");
+        }
+    }
 }

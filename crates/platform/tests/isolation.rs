@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 use waven_mmu::{Access, AddressSpace, FaultReason, MapRun, MemoryFault, Rights, PAGE_SIZE};
 use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::{Owner, Platform};
+use waven_platform::TenantLimits;
 use waven_runtime::{
     Config, Engine, Error, Func, Instance, Linker, Memory, MemoryBackend, Module, Store, TrapKind,
     Val,
@@ -59,7 +60,6 @@ const RW: i32 = 3;
 const EACCES: i32 = -2;
 const EBADF: i32 = -8;
 const EBUSY: i32 = -10;
-const EEXIST: i32 = -20;
 const EINVAL: i32 = -28;
 const ENOENT: i32 = -44;
 const ENOSYS: i32 = -52;
@@ -109,6 +109,10 @@ const NAMES: &[(&str, i32)] = &[
     ("lent", 0x170),
     ("mine", 0x180),
     ("input.txt", 0x190),
+    // Region names are scoped by their owner: others open them so.
+    ("provider/data", 0x1a0),
+    ("host/lent", 0x1b0),
+    ("provider/secret", 0x1c0),
 ];
 
 /// Where the guest keeps iovecs and result slots for WASI calls.
@@ -250,7 +254,9 @@ impl Guest {
         module: &Module,
         wasi: WasiCtx,
     ) -> Guest {
-        platform.add_instance(name, name, [0; 32]).unwrap();
+        platform
+            .add_instance(name, name, [0; 32], TenantLimits::default())
+            .unwrap();
         let host = Host {
             abi: GuestContext::new(platform.clone(), name),
             wasi,
@@ -495,10 +501,10 @@ fn snapshot(platform: &Platform, guests: &[&Guest]) -> Snapshot {
         .regions()
         .into_iter()
         .map(|report| {
-            let region = platform.region(&report.name).unwrap();
+            let region = platform.region(&report.path()).unwrap();
             let mut bytes = vec![0; report.size as usize];
             region.read_bytes(0, &mut bytes).unwrap();
-            (report.name, bytes)
+            (report.path(), bytes)
         })
         .collect();
     Snapshot { tenants, regions }
@@ -615,10 +621,10 @@ impl World {
         assert_eq!(provider.grant(data, "attacker", R), 0);
         assert_eq!(provider.grant(data, "victim", RW), 0);
 
-        let attacker_data = attacker.open("data");
+        let attacker_data = attacker.open("provider/data");
         assert!(attacker_data >= 0, "open: {attacker_data}");
         assert_eq!(attacker.map(attacker_data, MAPPED_AT, R), MAPPED_AT);
-        let h = victim.open("data");
+        let h = victim.open("provider/data");
         assert_eq!(victim.map(h, MAPPED_AT, RW), MAPPED_AT);
 
         let lent = platform.create_region("lent", PAGE, Rights::Read).unwrap();
@@ -627,7 +633,7 @@ impl World {
         platform
             .grant(&Owner::Host, "lent", "attacker", Rights::Read, None)
             .unwrap();
-        let h = attacker.open("lent");
+        let h = attacker.open("host/lent");
         assert_eq!(attacker.map(h, LENT_AT, R), LENT_AT);
 
         World {
@@ -977,7 +983,7 @@ fn reading_a_region_after_revoke_faults_unmapped() {
     let h = w.attacker_data;
     assert_eq!(w.attacker.map(h, MAPPED_AT, R), EACCES);
     assert_eq!(w.attacker.map(h, 0xC000, R), EACCES);
-    assert_eq!(w.attacker.open("data"), EACCES);
+    assert_eq!(w.attacker.open("provider/data"), EACCES);
     w.assert_unchanged(&before);
     // The victim keeps its mapping; revoking twice finds no grant.
     assert_eq!(w.victim.load32(0x8000), World::provider_pattern(0));
@@ -992,15 +998,15 @@ fn mapping_a_region_without_a_grant_or_above_it_is_refused() {
     assert_eq!(w.provider.grant(w.data, "reader", R), 0);
     let before = w.snapshot();
     // No grant: open refuses, a forged handle is no handle.
-    assert_eq!(stranger.open("data"), EACCES);
-    assert_eq!(stranger.open("lent"), EACCES);
-    assert_eq!(stranger.open("secret"), ENOENT);
+    assert_eq!(stranger.open("provider/data"), EACCES);
+    assert_eq!(stranger.open("host/lent"), EACCES);
+    assert_eq!(stranger.open("provider/secret"), ENOENT);
     for handle in [0, 1, 7, -1] {
         assert_eq!(stranger.map(handle, MAPPED_AT, R), EBADF);
     }
     assert_eq!(
         w.platform
-            .map("stranger", "data", MAPPED_AT as u64, Rights::Read),
+            .map("stranger", "provider/data", MAPPED_AT as u64, Rights::Read),
         Err(waven_mmu::Errno::EACCES)
     );
     assert_eq!(
@@ -1008,7 +1014,7 @@ fn mapping_a_region_without_a_grant_or_above_it_is_refused() {
         waven_mmu::PageKind::Zero
     );
     // A grant of R: RW is refused, at a fixed address or anywhere.
-    let h = reader.open("data");
+    let h = reader.open("provider/data");
     assert!(h >= 0);
     assert_eq!(reader.map(h, MAPPED_AT, RW), EACCES);
     assert_eq!(reader.map(h, MAPPED_AT, 2), EINVAL);
@@ -1032,7 +1038,7 @@ fn a_refused_map_anywhere_does_not_grow_memory() {
     let mut w = World::new();
     let mut reader = Guest::new(&w.engine, &w.platform, "reader", &w.module);
     assert_eq!(w.provider.grant(w.data, "reader", R), 0);
-    let h = reader.open("data");
+    let h = reader.open("provider/data");
     let size = reader.size();
     assert_eq!(reader.map(h, -1, RW), EACCES);
     assert_eq!(reader.size(), size, "a map refused with EACCES grew memory");
@@ -1052,7 +1058,7 @@ fn granting_above_max_rights_or_by_a_non_owner_is_refused() {
     let _stranger = Guest::new(&w.engine, &w.platform, "stranger", &w.module);
     let secret = w.provider.share(0x6000, 0x1000, "secret", R);
     assert!(secret >= 0);
-    let lent = w.attacker.open("lent");
+    let lent = w.attacker.open("host/lent");
     assert!(lent >= 0);
     let grants = |w: &World| {
         w.platform
@@ -1078,11 +1084,14 @@ fn granting_above_max_rights_or_by_a_non_owner_is_refused() {
     assert_eq!(w.attacker.grant(lent, "stranger", R), EPERM);
     assert_eq!(w.attacker.revoke(lent, "attacker"), EPERM);
     // Laundering: sharing the mapped pages again as its own region, or
-    // taking over a region's name.
+    // naming a region in another's namespace.
     assert_eq!(w.attacker.share(MAPPED_AT, 0x1000, "mine", RW), EBUSY);
     assert_eq!(w.attacker.share(LENT_AT, 0x1000, "mine", RW), EBUSY);
-    assert_eq!(w.attacker.share(0x1000, 0x1000, "data", RW), EEXIST);
-    assert!(w.platform.region("mine").is_none());
+    assert_eq!(
+        w.attacker.share(0x1000, 0x1000, "provider/data", RW),
+        EINVAL
+    );
+    assert!(w.platform.region("attacker/mine").is_none());
     assert_eq!(grants(&w), grants_before);
     w.assert_unchanged(&before);
     // The victim's mapping survived the attempted revoke.

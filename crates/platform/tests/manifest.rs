@@ -3,11 +3,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use waven_platform::manifest::{
     EngineKind, GrantSpec, Manifest, ManifestError, MemoryKind, Owner, Policy, PolicyRule,
     RegionSpec, RightsSpec, RunMode, TenantSpec, UNNAMED,
 };
+use waven_platform::TenantLimits;
 
 /// A directory under the system's temporary directory with the files that
 /// manifests refer to, removed when dropped.
@@ -108,6 +110,16 @@ env = {{ MODE = "fast", B = "2", A = "1" }}
 dirs = ["data::/data", "out"]
 fuel = 1000000
 
+[tenant.limits]
+grants = 8
+handles = 16
+regions = 2
+waiters = 1
+wasi_fds = 32
+table_elements = 5000
+memory = "16MiB"
+timeout = "1500ms"
+
 [[tenant]]
 name = "analyst"
 module = "{}"
@@ -183,6 +195,16 @@ allow = true
                     (fx.path("out"), "out".into()),
                 ],
                 fuel: Some(1_000_000),
+                limits: TenantLimits {
+                    grants: 8,
+                    handles: 16,
+                    regions: 2,
+                    waiters: 1,
+                    wasi_fds: 32,
+                    table_elements: 5000,
+                    memory: Some(16 << 20),
+                    timeout: Some(Duration::from_millis(1500)),
+                },
             },
             TenantSpec {
                 name: "analyst".into(),
@@ -192,6 +214,7 @@ allow = true
                 env: vec![],
                 dirs: vec![],
                 fuel: None,
+                limits: TenantLimits::default(),
             },
         ],
         regions: vec![
@@ -256,6 +279,14 @@ fn defaults() {
     assert_eq!(manifest.run, RunMode::Parallel);
     assert_eq!(manifest.order, ["provider", "analyst"]);
     assert_eq!(manifest.policy, Policy::default());
+    assert!(
+        !manifest.policy.allows("provider", "analyst"),
+        "sharing is denied unless the manifest allows it"
+    );
+    assert!(manifest
+        .tenants
+        .iter()
+        .all(|t| t.limits == TenantLimits::default()));
     assert!(manifest.regions.is_empty() && manifest.grants.is_empty());
     // No host_heap: 64 MiB plus 16 MiB for each of the two tenants.
     assert_eq!(manifest.host_heap, None);
@@ -348,7 +379,7 @@ fn unknown_fields() {
     fx.fails(
         &with_tenants("entrypoint = \"main\"\n"),
         "8:1",
-        "unknown field `entrypoint`, expected one of `name`, `module`, `entry`, `args`, `env`, `dirs`, `fuel`",
+        "unknown field `entrypoint`, expected one of `name`, `module`, `entry`, `args`, `env`, `dirs`, `fuel`, `limits`",
     );
     fx.fails(
         &with_tenants("[[region]]\nname = \"r\"\nowner = \"host\"\nsize = 4096\nmax_rights = \"r\"\nrights = \"r\"\n"),
@@ -740,7 +771,8 @@ fn grants_above_max_rights_and_bad_rights() {
     let text = |max: &str, rights: &str| {
         with_tenants(&format!(
             "[[region]]\nname = \"r\"\nowner = \"host\"\nsize = 4096\nmax_rights = \"{max}\"\n\
-             [[grant]]\nregion = \"r\"\ngrantee = \"analyst\"\nrights = \"{rights}\"\n"
+             [[grant]]\nregion = \"r\"\ngrantee = \"analyst\"\nrights = \"{rights}\"\n\
+             [policy]\ndefault = \"allow\"\n"
         ))
     };
     fx.fails(
@@ -782,7 +814,11 @@ fn grants_to_the_owner_and_twice() {
         "tenant `provider` owns region `r`: it needs no grant",
     );
     fx.fails(
-        &with_tenants(&format!("{region}{}{}", grant("analyst"), grant("analyst"))),
+        &with_tenants(&format!(
+            "{region}{}{}[policy]\ndefault = \"allow\"\n",
+            grant("analyst"),
+            grant("analyst")
+        )),
         "19:11",
         "region `r` is granted to `analyst` twice (first at 15:11)",
     );
@@ -845,7 +881,8 @@ fn measurement_format() {
     let text = |measurement: &str| {
         with_tenants(&format!(
             "[[region]]\nname = \"r\"\nowner = \"host\"\nsize = 4096\nmax_rights = \"r\"\n\
-             [[grant]]\nregion = \"r\"\ngrantee = \"analyst\"\nrights = \"r\"\nmeasurement = \"{measurement}\"\n"
+             [[grant]]\nregion = \"r\"\ngrantee = \"analyst\"\nrights = \"r\"\nmeasurement = \"{measurement}\"\n\
+             [policy]\ndefault = \"allow\"\n"
         ))
     };
     for bad in [
@@ -960,4 +997,93 @@ fn absolute_paths_are_kept() {
         [(other.path("data"), "/d".to_owned())]
     );
     let _: &Path = &manifest.base_dir;
+}
+
+#[test]
+fn tenant_limits() {
+    let fx = Fixture::new("limits");
+    // The provider's limits table starts on line 8, its key on line 9.
+    let text = |line: &str| {
+        format!(
+            "[[tenant]]\nname = \"analyst\"\nmodule = \"analyst.wat\"\n\n\
+             [[tenant]]\nname = \"provider\"\nmodule = \"provider.wasm\"\n\
+             [tenant.limits]\n{line}\n"
+        )
+    };
+    let manifest = fx.parse(&text("handles = 0")).unwrap();
+    assert_eq!(manifest.tenants[0].limits, TenantLimits::default());
+    let limits = manifest.tenants[1].limits;
+    assert_eq!(
+        limits,
+        TenantLimits {
+            handles: 0,
+            ..TenantLimits::default()
+        }
+    );
+    for (line, timeout) in [
+        ("timeout = \"2m\"", 120_000),
+        ("timeout = \"30s\"", 30_000),
+        ("timeout = \"500ms\"", 500),
+    ] {
+        let limits = fx.parse(&text(line)).unwrap().tenants[1].limits;
+        assert_eq!(limits.timeout, Some(Duration::from_millis(timeout)));
+    }
+    let inline = "[[tenant]]\nname = \"p\"\nmodule = \"provider.wasm\"\nlimits = { grants = 3, memory = \"1MiB\" }\n";
+    let limits = fx.parse(inline).unwrap().tenants[0].limits;
+    assert_eq!((limits.grants, limits.memory), (3, Some(1 << 20)));
+
+    fx.fails(
+        &text("grants = -1"),
+        "9:10",
+        "grants must not be negative, got -1",
+    );
+    fx.fails(
+        &text("waiters = \"many\""),
+        "9:11",
+        "invalid type: string \"many\", expected i64",
+    );
+    fx.fails(
+        &text("memory = \"1000\""),
+        "9:10",
+        "memory 1000 is not a multiple of 4096 (the page size)",
+    );
+    fx.fails(
+        &text("memory = \"lots\""),
+        "9:10",
+        "invalid size `lots`: expected a number of bytes, optionally followed by KiB, MiB or GiB",
+    );
+    fx.fails(
+        &text("timeout = \"30\""),
+        "9:11",
+        "invalid duration `30`: expected a whole number followed by ms, s, m or h (\"30s\")",
+    );
+    fx.fails(
+        &text("timeout = \"0s\""),
+        "9:11",
+        "timeout must be greater than 0",
+    );
+    fx.fails(
+        &text("files = 3"),
+        "9:1",
+        "unknown field `files`, expected one of `grants`, `handles`, `regions`, `waiters`, `wasi_fds`, `table_elements`, `memory`, `timeout`",
+    );
+}
+
+#[test]
+fn sharing_is_denied_unless_the_manifest_allows_it() {
+    let fx = Fixture::new("deny-default");
+    let grant =
+        "[[region]]\nname = \"r\"\nowner = \"provider\"\nsize = 4096\nmax_rights = \"rw\"\n\
+                 [[grant]]\nregion = \"r\"\ngrantee = \"analyst\"\nrights = \"r\"\n";
+    fx.fails(
+        &with_tenants(grant),
+        "15:11",
+        "the policy forbids `provider` to grant to `analyst` (region `r`)",
+    );
+    let open = fx
+        .parse(&with_tenants(&format!(
+            "{grant}[policy]\ndefault = \"allow\"\n"
+        )))
+        .unwrap();
+    assert!(open.policy.allows("analyst", "provider"));
 }

@@ -98,8 +98,12 @@ const OVERHEAD: u64 = 64 << 20;
 
 /// The honest analysts, in the order they are reported.
 const ANALYSTS: [&str; 3] = ["hist", "stats", "topk"];
-/// Their result regions (the names the C programs use by default).
+/// Their result regions (the names the C programs use by default), each in
+/// its analyst's namespace.
 const RESULTS: [&str; 3] = ["hist-result", "stats-result", "topk-result"];
+/// The result regions as others open them: region names are scoped by
+/// their owner.
+const RESULT_PATHS: [&str; 3] = ["hist/hist-result", "stats/stats-result", "topk/topk-result"];
 /// The provider's region.
 const DATASET: &str = "dataset";
 /// How many attempts mallory makes (with `--store`).
@@ -275,7 +279,9 @@ fn run_mode(guests: &Guests, mode: Mode, data: &[u8], size: u64) -> Result<ModeR
 
     let mut prepared = Vec::new();
     for ((analyst, source), result) in ANALYSTS.iter().zip(&sources).zip(RESULTS) {
-        prepared.push(stage.instance(analyst, &[source, result, "consumer"])?);
+        // The host made the source: the analysts open it as host/NAME.
+        let source = format!("host/{source}");
+        prepared.push(stage.instance(analyst, &[&source, result, "consumer"])?);
     }
     let (mut tenants, analysts_wall) = stage::run_parallel(prepared);
 
@@ -283,8 +289,9 @@ fn run_mode(guests: &Guests, mode: Mode, data: &[u8], size: u64) -> Result<ModeR
         Mode::Sharing => {
             let measurement = guests.get("mallory")?.measurement;
             grant(platform, DATASET, "mallory", Some(measurement))?;
-            let mut args = vec!["--store", DATASET];
-            args.extend(RESULTS);
+            let dataset = format!("host/{DATASET}");
+            let mut args = vec!["--store", &dataset];
+            args.extend(RESULT_PATHS);
             let finished = stage.instance("mallory", &args)?.run();
             let report = MalloryReport::judge(&finished, platform, data);
             tenants.push(finished);
@@ -293,7 +300,7 @@ fn run_mode(guests: &Guests, mode: Mode, data: &[u8], size: u64) -> Result<ModeR
         Mode::Copying => None,
     };
 
-    tenants.push(stage.instance("consumer", &RESULTS)?.run());
+    tenants.push(stage.instance("consumer", &RESULT_PATHS)?.run());
     let (results, headers) = match read_results(platform) {
         Ok((analyses, headers)) => (Ok(analyses), headers),
         Err(error) => (Err(error), Vec::new()),
@@ -358,9 +365,9 @@ fn read_results(platform: &Platform) -> Result<(Analyses, Vec<Header>), String> 
         region_bytes(platform, name, PAGE_SIZE as u64)
             .ok_or_else(|| format!("there is no region {name}: its analyst did not publish"))
     };
-    let (hist_head, hist) = data::parse_hist(&bytes(RESULTS[0])?).map_err(|e| e.0)?;
-    let (stats_head, stats) = data::parse_stats(&bytes(RESULTS[1])?).map_err(|e| e.0)?;
-    let (topk_head, topk) = data::parse_topk(&bytes(RESULTS[2])?).map_err(|e| e.0)?;
+    let (hist_head, hist) = data::parse_hist(&bytes(RESULT_PATHS[0])?).map_err(|e| e.0)?;
+    let (stats_head, stats) = data::parse_stats(&bytes(RESULT_PATHS[1])?).map_err(|e| e.0)?;
+    let (topk_head, topk) = data::parse_topk(&bytes(RESULT_PATHS[2])?).map_err(|e| e.0)?;
     let records = hist_head.records;
     if stats_head.records != records || topk_head.records != records {
         return Err("the analysts saw different numbers of records".to_owned());
@@ -441,7 +448,7 @@ impl MalloryReport {
         let dataset_unchanged =
             region_bytes(platform, DATASET, u64::MAX).is_some_and(|bytes| bytes == data);
         let results_unmapped = match &mallory.space {
-            Some(space) => RESULTS.iter().all(|name| {
+            Some(space) => RESULT_PATHS.iter().all(|name| {
                 platform
                     .region(name)
                     .is_none_or(|region| !space.maps_region(region.id()))

@@ -44,13 +44,30 @@
 //!                               # written; HOST must be a directory
 //! fuel = 1000000                # optional: an integer > 0
 //!
+//! # Optional: what the tenant may make the host keep (see TenantLimits;
+//! # every key optional, the defaults in brackets). Beyond a limit the
+//! # guest's call fails with ENOMEM, for that tenant alone.
+//! [tenant.limits]
+//! grants = 1024                 # grants its regions carry, in total [1024]
+//! handles = 1024                # open region handles per instance [1024]
+//! regions = 256                 # regions it owns [256]
+//! waiters = 64                  # threads blocked in `wait` at once [64]
+//! wasi_fds = 1024               # open WASI file descriptors [1024]
+//! table_elements = 100000       # elements of any one table [100000]
+//! memory = "64MiB"              # memory quota, a size as frame_budget
+//!                               # [none: the frame budget]
+//! timeout = "30s"               # wall-clock deadline: an integer with
+//!                               # ms, s, m or h [none]
+//!
 //! [[tenant]]
 //! name = "analyst"
 //! module = "analyst.wat"
 //!
 //! [[region]]
 //! name = "dataset"              # unique; same rule as tenant names
-//! owner = "host"                # "host" or a tenant name
+//! owner = "host"                # "host" or a tenant name: the namespace
+//!                               # guests open it in ("host/dataset", or
+//!                               # "dataset" for the owning tenant)
 //! size = "64MiB"                # > 0, a multiple of 4096, at most 4GiB
 //! contents = "data.bin"         # optional: a file copied in at start; must
 //!                               # exist and fit in `size`
@@ -66,8 +83,9 @@
 //! measurement = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 //!
 //! [policy]
-//! default = "allow"             # "allow" (the default) | "deny": may a tenant
-//!                               # grant to another when no rule says
+//! default = "allow"             # "deny" (the default) | "allow": may a tenant
+//!                               # grant to another when no rule says; a
+//!                               # deployment that wants open sharing says so
 //! [[policy.rule]]
 //! from = "host"                 # a tenant name or "host"
 //! to = ["analyst"]              # at least one tenant name
@@ -106,6 +124,8 @@ mod check;
 mod raw;
 
 use std::path::{Path, PathBuf};
+
+use crate::limits::TenantLimits;
 
 /// The page size of guest memory: region sizes and the frame budget are
 /// multiples of it.
@@ -180,6 +200,9 @@ pub struct TenantSpec {
     pub dirs: Vec<(PathBuf, String)>,
     /// The fuel limit, if any (always greater than 0).
     pub fuel: Option<u64>,
+    /// The tenant's limits (`[tenant.limits]`; the defaults for keys it
+    /// does not give).
+    pub limits: TenantLimits,
 }
 
 /// One shared memory region.
@@ -309,10 +332,10 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// Everything allowed, no rules.
+    /// Everything denied, no rules: sharing is what a deployment allows.
     fn default() -> Policy {
         Policy {
-            default_allow: true,
+            default_allow: false,
             rules: Vec::new(),
         }
     }
@@ -555,6 +578,6 @@ mod tests {
         assert!(!policy.allows("b", "a"));
         assert!(policy.allows(HOST, "a"));
         assert!(!policy.allows(HOST, "b"));
-        assert!(Policy::default().allows("x", "y"));
+        assert!(!Policy::default().allows("x", "y"));
     }
 }

@@ -39,6 +39,21 @@ pub(super) struct RawTenant {
     #[serde(default)]
     pub dirs: Vec<Spanned<String>>,
     pub fuel: Option<Spanned<i64>>,
+    pub limits: Option<RawLimits>,
+}
+
+/// A `[tenant.limits]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub grants: Option<Spanned<i64>>,
+    pub handles: Option<Spanned<i64>>,
+    pub regions: Option<Spanned<i64>>,
+    pub waiters: Option<Spanned<i64>>,
+    pub wasi_fds: Option<Spanned<i64>>,
+    pub table_elements: Option<Spanned<i64>>,
+    pub memory: Option<Spanned<RawSize>>,
+    pub timeout: Option<Spanned<String>>,
 }
 
 /// A `[[region]]` table.

@@ -23,13 +23,12 @@
 //!   the grantee opens or maps the region, so a mismatching tenant still
 //!   runs but is refused the region (`EACCES`).
 //! * **Regions of the manifest** are created by the host and filled from
-//!   their `contents` file before anything runs. The registry's
-//!   [`Owner::Instance`] is only for regions an instance shares from its
-//!   own pages, so every manifest region is host-owned in the registry. When the manifest names a tenant as the
-//!   owner, the report shows that tenant as the owner and the tenant gets
-//!   access with the region's `max_rights` (not listed among the grants),
-//!   but it cannot grant or revoke the region itself: its grants are the
-//!   manifest's.
+//!   their `contents` file before anything runs. A host-owned region is
+//!   `host/name` in the registry; a region the manifest gives a tenant is
+//!   in that tenant's namespace (it opens it as `name`, others as
+//!   `tenant/name`) and the tenant maps it with up to the region's
+//!   `max_rights`, but it cannot grant or revoke it itself: its grants are
+//!   the manifest's ([`Platform::create_region_for`]).
 //! * **Policy.** The manifest's grants were checked against the policy by
 //!   [`Manifest::load`] with the owner the manifest names; the platform's
 //!   policy hook applies `[policy]` to every grant a guest makes at run time
@@ -67,7 +66,7 @@ pub use report::{
 pub use setup::{measure, measurement_text};
 
 use crate::manifest::{Manifest, MemoryKind, RunMode, TenantSpec};
-use crate::registry::{Owner, Platform};
+use crate::registry::Platform;
 use setup::Setup;
 use tenant::Prepared;
 
@@ -358,35 +357,27 @@ fn run_pipeline(prepared: Vec<Prepared>, platform: &Platform, maps: bool) -> Vec
     reports
 }
 
-/// The registry's regions, with the owners the manifest names.
+/// The registry's regions, and whether the manifest declared them.
 fn regions(setup: &Setup) -> Vec<RegionInfo> {
     setup
         .platform
         .regions()
         .into_iter()
         .map(|region| {
-            let declared = setup.region_owners.get(&region.name);
-            let owner = match (declared, &region.owner) {
-                (Some(owner), _) => owner.clone(),
-                (None, Owner::Host) => crate::manifest::HOST.to_owned(),
-                (None, Owner::Instance(name)) => name.clone(),
-            };
+            // Names are scoped by owner: a guest's region may share its
+            // name with a manifest region of another owner.
+            let owner = region.owner.name().to_owned();
+            let declared = setup.region_owners.get(&region.name) == Some(&owner);
             let grants = region
                 .grants
                 .iter()
-                // A tenant owner's access is not a grant of the manifest.
-                .filter(|(grantee, _)| declared != Some(grantee))
                 .map(|(grantee, rights)| GrantInfo {
                     grantee: grantee.clone(),
                     rights: rights.to_string(),
                 })
                 .collect();
             RegionInfo {
-                origin: if declared.is_some() {
-                    "manifest"
-                } else {
-                    "guest"
-                },
+                origin: if declared { "manifest" } else { "guest" },
                 name: region.name,
                 size: region.size,
                 owner,

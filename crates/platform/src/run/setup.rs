@@ -68,11 +68,17 @@ impl Setup {
         }
         for grant in &manifest.grants {
             let rights = rights(grant.rights);
+            // The registry knows the region by its owner's name.
+            let owner = setup
+                .region_owners
+                .get(&grant.region)
+                .map_or(manifest::HOST, String::as_str);
+            let path = format!("{owner}/{}", grant.region);
             setup
                 .platform
                 .grant(
                     &Owner::Host,
-                    &grant.region,
+                    &path,
                     &grant.grantee,
                     rights,
                     grant.measurement,
@@ -106,7 +112,7 @@ impl Setup {
         let module =
             Module::new(&self.engine, &wasm).map_err(|error| module_error(error.to_string()))?;
         self.platform
-            .add_instance(&tenant.name, &tenant.name, measurement)
+            .add_instance(&tenant.name, &tenant.name, measurement, tenant.limits)
             .map_err(|errno| RunError::Instance {
                 tenant: tenant.name.clone(),
                 message: format!("cannot register the instance: {}", errno_text(errno)),
@@ -124,18 +130,25 @@ impl Setup {
             message,
         };
         let max_rights = rights(spec.max_rights);
-        let region = self
-            .platform
-            .create_region(&spec.name, spec.size, max_rights)
-            .map_err(|errno| {
-                region_error(match (errno, self.engine.config().memory) {
-                    (Errno::ENOMEM, MemoryBackend::Plain) => {
-                        "regions need virtual memory: with memory = \"plain\" there is no frame pool"
-                            .to_owned()
-                    }
-                    _ => format!("cannot create it: {}", errno_text(errno)),
-                })
-            })?;
+        // A tenant-owned region is in the tenant's namespace (it opens it
+        // as `name`, others as `tenant/name`); the host keeps granting it.
+        let created = match &spec.owner {
+            manifest::Owner::Host => self
+                .platform
+                .create_region(&spec.name, spec.size, max_rights),
+            manifest::Owner::Tenant(owner) => self
+                .platform
+                .create_region_for(owner, &spec.name, spec.size, max_rights),
+        };
+        let region = created.map_err(|errno| {
+            region_error(match (errno, self.engine.config().memory) {
+                (Errno::ENOMEM, MemoryBackend::Plain) => {
+                    "regions need virtual memory: with memory = \"plain\" there is no frame pool"
+                        .to_owned()
+                }
+                _ => format!("cannot create it: {}", errno_text(errno)),
+            })
+        })?;
         if let Some(path) = &spec.contents {
             let data = std::fs::read(path).map_err(|error| {
                 region_error(format!("cannot read {}: {error}", path.display()))
@@ -143,18 +156,6 @@ impl Setup {
             region.write_bytes(0, &data).map_err(|error| {
                 region_error(format!("contents file {}: {error}", path.display()))
             })?;
-        }
-        if let manifest::Owner::Tenant(owner) = &spec.owner {
-            // The registry owns it as the host; the owning tenant may open
-            // and map it with its maximum rights.
-            self.platform
-                .grant(&Owner::Host, &spec.name, owner, max_rights, None)
-                .map_err(|errno| {
-                    region_error(format!(
-                        "cannot give its owner access: {}",
-                        errno_text(errno)
-                    ))
-                })?;
         }
         self.region_owners
             .insert(spec.name.clone(), spec.owner.name().to_owned());

@@ -221,7 +221,7 @@ fn region_names(platform: &Platform) -> HashMap<RegionId, String> {
         .regions()
         .into_iter()
         .filter_map(|report| {
-            let region = platform.region(&report.name)?;
+            let region = platform.region(&report.path())?;
             Some((region.id(), report.name))
         })
         .collect()

@@ -4,8 +4,8 @@
  *
  *   clang --target=wasm32-wasi -O2 -fuse-ld=lld -I guest/include attacker.c
  *
- * It runs as an instance that was granted the region "data" read-only. It
- * opens "data" and maps it read-only at the end of its memory (allowed:
+ * It runs as an instance that was granted the provider's region "data"
+ * read-only. It opens "provider/data" and maps it read-only at the end of its memory (allowed:
  * that is the setup), prints "mapped SIZE bytes at ADDR", then, by argv[1]:
  *
  *   refusals  tries what the grant forbids through the ABI and WASI, prints
@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     const char *mode = argc > 1 ? argv[1] : "refusals";
 
-    waven_handle_t h = waven_open_str("data");
+    waven_handle_t h = waven_open_str("provider/data");
     if (waven_is_error(h)) {
         printf("open(data) = %d\n", (int)h);
         return 2;
@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
     expect("discard(mapping)", waven_discard(at, (uint32_t)size), WAVEN_EPERM);
     expect("share(mapping, laundered, RW)",
            waven_share_str(at, (size_t)size, "laundered", WAVEN_RW), WAVEN_EBUSY);
-    expect("open(secret)", waven_open_str("secret"), WAVEN_ENOENT);
+    expect("open(secret)", waven_open_str("provider/secret"), WAVEN_ENOENT);
     expect("protect(mapping + 1, RW)", waven_protect(at + 1, WAVEN_PAGE_SIZE, WAVEN_RW),
            WAVEN_EINVAL);
     expect("protect(mapping, R + write-only)", waven_protect(at, WAVEN_PAGE_SIZE, 2),

@@ -21,6 +21,7 @@ use anyhow::{anyhow, Result};
 use waven_mmu::{Rights, PAGE_SIZE};
 use waven_platform::registry::{Measurement, Owner, Platform};
 use waven_platform::run::measure;
+use waven_platform::TenantLimits;
 use waven_runtime::{Config, Engine, Module, Val};
 
 use super::guests::Guests;
@@ -113,7 +114,7 @@ impl Chain {
                 .map_err(|error| anyhow!("{}: {error}", guest.file))?;
             let measurement = measure(&guest.bytes);
             platform
-                .add_instance(name, name, measurement)
+                .add_instance(name, name, measurement, TenantLimits::default())
                 .map_err(|errno| anyhow!("cannot register {name}: {}", errno_name(errno)))?;
             stages.push(GuestInstance::new(
                 &engine, &linker, &platform, name, &module,

@@ -18,6 +18,7 @@ use waven_mmu::{AddressSpace, PoolStats};
 use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::{Measurement, Platform};
 use waven_platform::run::measure;
+use waven_platform::TenantLimits;
 use waven_runtime::{Config, Engine, Error, Func, Linker, Module, Store, Trap, TrapKind};
 use waven_wasi::{Input, Output, WasiCtx, WasiCtxBuilder};
 
@@ -185,7 +186,7 @@ impl Stage {
             .get(name)
             .ok_or_else(|| anyhow!("no guest module named `{name}`"))?;
         self.platform
-            .add_instance(name, name, *measurement)
+            .add_instance(name, name, *measurement, TenantLimits::default())
             .map_err(|errno| anyhow!("cannot register the instance {name}: {errno}"))?;
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));

@@ -13,6 +13,7 @@ use super::{
     RunMode, DEFAULT_FRAME_BUDGET, HOST, PAGE_SIZE,
 };
 
+mod limits;
 mod sharing;
 mod tenants;
 
@@ -259,8 +260,11 @@ impl Checker<'_> {
         let Some(raw) = raw else {
             return Policy::default();
         };
-        let default_allow = raw.default.as_ref().is_none_or(|value| {
+        // Deny unless the deployment says otherwise (DESIGN.md section 5).
+        let default_allow = raw.default.as_ref().is_some_and(|value| {
             let options = [("allow", true), ("deny", false)];
+            // A bad value is reported here; allowing keeps it from also
+            // failing every grant.
             self.choice("policy default", value, &options)
                 .unwrap_or(true)
         });

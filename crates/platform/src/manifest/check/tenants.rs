@@ -157,7 +157,9 @@ impl Checker<'_> {
                 None
             }
         };
+        let limits = self.limits(raw.limits.as_ref());
         let module = module?;
+        let limits = limits?;
         ok.then(|| TenantSpec {
             name: raw.name.get_ref().clone(),
             module,
@@ -166,6 +168,7 @@ impl Checker<'_> {
             env,
             dirs,
             fuel,
+            limits,
         })
     }
 }
