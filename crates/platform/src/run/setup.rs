@@ -22,6 +22,10 @@ pub(crate) struct Setup {
     pub(crate) modules: HashMap<String, (Module, Measurement)>,
     /// The owner named in the manifest of each region it declares.
     pub(crate) region_owners: HashMap<String, String>,
+    /// Tenants whose module could not be read, compiled or registered: the
+    /// run reports them as failed and runs the others. The measurement is
+    /// there if the file could be read.
+    pub(crate) failed: HashMap<String, (Option<Measurement>, RunError)>,
     /// While set, the platform's policy allows every grant: the manifest's
     /// grants were checked against the policy by [`Manifest::load`], with
     /// the owner the manifest names (which the registry cannot know for
@@ -31,7 +35,10 @@ pub(crate) struct Setup {
 
 impl Setup {
     /// Creates the engine and the platform, compiles every module, creates
-    /// and fills the regions, and makes the grants.
+    /// and fills the regions, and makes the grants. A tenant whose module
+    /// cannot be loaded is recorded in `failed`; the manifest's grants to
+    /// it (and its access as a region's owner) are not made, since it
+    /// never runs.
     pub(crate) fn new(manifest: &Manifest) -> Result<Setup, RunError> {
         let EngineKind::Interp = manifest.engine;
         let config = Config {
@@ -58,15 +65,21 @@ impl Setup {
             platform,
             modules: HashMap::new(),
             region_owners: HashMap::new(),
+            failed: HashMap::new(),
             setup_phase,
         };
         for tenant in &manifest.tenants {
-            setup.load_tenant(tenant)?;
+            if let Err(failure) = setup.load_tenant(tenant) {
+                setup.failed.insert(tenant.name.clone(), failure);
+            }
         }
         for region in &manifest.regions {
             setup.create_region(region)?;
         }
         for grant in &manifest.grants {
+            if setup.failed.contains_key(&grant.grantee) {
+                continue;
+            }
             let rights = rights(grant.rights);
             setup
                 .platform
@@ -89,27 +102,31 @@ impl Setup {
     }
 
     /// Reads, measures and compiles a tenant's module; registers its
-    /// instance.
-    fn load_tenant(&mut self, tenant: &TenantSpec) -> Result<(), RunError> {
+    /// instance. On failure, the measurement if the file could be read,
+    /// and why.
+    fn load_tenant(&mut self, tenant: &TenantSpec) -> Result<(), (Option<Measurement>, RunError)> {
         let module_error = |message: String| RunError::Module {
             tenant: tenant.name.clone(),
             path: tenant.module.clone(),
             message,
         };
         let bytes = std::fs::read(&tenant.module)
-            .map_err(|error| module_error(format!("cannot read: {error}")))?;
+            .map_err(|error| (None, module_error(format!("cannot read: {error}"))))?;
         let measurement = measure(&bytes);
+        let failed = |error| (Some(measurement), error);
         let wasm = wat::parse_bytes(&bytes).map_err(|mut error| {
             error.set_path(&tenant.module);
-            module_error(error.to_string())
+            failed(module_error(one_line(&error.to_string())))
         })?;
-        let module =
-            Module::new(&self.engine, &wasm).map_err(|error| module_error(error.to_string()))?;
+        let module = Module::new(&self.engine, &wasm)
+            .map_err(|error| failed(module_error(error.to_string())))?;
         self.platform
             .add_instance(&tenant.name, &tenant.name, measurement)
-            .map_err(|errno| RunError::Instance {
-                tenant: tenant.name.clone(),
-                message: format!("cannot register the instance: {}", errno_text(errno)),
+            .map_err(|errno| {
+                failed(RunError::Instance {
+                    tenant: tenant.name.clone(),
+                    message: format!("cannot register the instance: {}", errno_text(errno)),
+                })
             })?;
         self.modules
             .insert(tenant.name.clone(), (module, measurement));
@@ -144,7 +161,11 @@ impl Setup {
                 region_error(format!("contents file {}: {error}", path.display()))
             })?;
         }
-        if let manifest::Owner::Tenant(owner) = &spec.owner {
+        let owner = match &spec.owner {
+            manifest::Owner::Tenant(owner) if !self.failed.contains_key(owner) => Some(owner),
+            _ => None,
+        };
+        if let Some(owner) = owner {
             // The registry owns it as the host; the owning tenant may open
             // and map it with its maximum rights.
             self.platform
@@ -159,6 +180,17 @@ impl Setup {
         self.region_owners
             .insert(spec.name.clone(), spec.owner.name().to_owned());
         Ok(())
+    }
+}
+
+/// A text-format error on one line, for a report's row: the message and
+/// where (`PATH:LINE:COL`), without the snippet of source under it.
+fn one_line(error: &str) -> String {
+    let mut lines = error.lines();
+    let message = lines.next().unwrap_or_default();
+    match lines.find_map(|line| line.trim_start().strip_prefix("--> ")) {
+        Some(at) => format!("{message} (at {at})"),
+        None => message.to_owned(),
     }
 }
 
@@ -194,6 +226,14 @@ pub fn measurement_text(measurement: &Measurement) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_format_errors_fit_on_one_line() {
+        let mut error = wat::parse_str("nonsense").unwrap_err();
+        error.set_path("m.wat");
+        assert_eq!(one_line(&error.to_string()), "expected `(` (at m.wat:1:1)");
+        assert_eq!(one_line("plain"), "plain");
+    }
 
     #[test]
     fn measurements_are_sha256_in_manifest_syntax() {
