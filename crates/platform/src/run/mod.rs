@@ -124,9 +124,21 @@ impl Default for Options {
 /// instead, and runs the other tenants.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The engine (its frame pool) could not be created.
+    /// The linker of WASI and the `waven` ABI could not be made.
     #[error("cannot create the engine: {0}")]
     Engine(waven_runtime::Error),
+    /// The engine could not be created as the manifest sets it up: the
+    /// host cannot reserve a frame pool of `frame_budget` bytes, or the
+    /// build does not support the `memory` backend.
+    #[error("cannot create the engine with the manifest's {key} ({value}): {error}")]
+    EngineSetting {
+        /// The manifest key: `frame_budget` or `memory`.
+        key: &'static str,
+        /// Its value.
+        value: String,
+        /// Why the engine could not be created.
+        error: waven_runtime::Error,
+    },
     /// A tenant's module could not be read, parsed or compiled.
     #[error("tenant `{tenant}`: module {}: {message}", path.display())]
     Module {

@@ -50,7 +50,16 @@ impl Setup {
             fuel: manifest.tenants.iter().any(|t| t.fuel.is_some()),
             ..Config::default()
         };
-        let engine = Engine::new(config).map_err(RunError::Engine)?;
+        let memory = config.memory;
+        let engine = Engine::new(config).map_err(|error| {
+            let (key, value) = match (&error, memory) {
+                (waven_runtime::Error::Unsupported(_), MemoryBackend::Plain) => {
+                    ("memory", "\"plain\"".to_owned())
+                }
+                _ => ("frame_budget", format!("{} bytes", manifest.frame_budget)),
+            };
+            RunError::EngineSetting { key, value, error }
+        })?;
         let setup_phase = Arc::new(AtomicBool::new(true));
         let policy = manifest.policy.clone();
         let during_setup = Arc::clone(&setup_phase);
@@ -69,9 +78,7 @@ impl Setup {
             setup_phase,
         };
         for tenant in &manifest.tenants {
-            if let Err(failure) = setup.load_tenant(tenant) {
-                setup.failed.insert(tenant.name.clone(), failure);
-            }
+            setup.load_tenant(tenant);
         }
         for region in &manifest.regions {
             setup.create_region(region)?;
@@ -101,36 +108,51 @@ impl Setup {
         Ok(setup)
     }
 
-    /// Reads, measures and compiles a tenant's module; registers its
-    /// instance. On failure, the measurement if the file could be read,
-    /// and why.
-    fn load_tenant(&mut self, tenant: &TenantSpec) -> Result<(), (Option<Measurement>, RunError)> {
+    /// Reads, measures and compiles a tenant's module and registers its
+    /// instance; or records in `failed` why it could not, with the
+    /// measurement if the file could be read.
+    fn load_tenant(&mut self, tenant: &TenantSpec) {
+        let mut measurement = None;
+        match self.compile(tenant, &mut measurement) {
+            Ok(loaded) => {
+                self.modules.insert(tenant.name.clone(), loaded);
+            }
+            Err(error) => {
+                self.failed
+                    .insert(tenant.name.clone(), (measurement, error));
+            }
+        }
+    }
+
+    /// The work of [`Setup::load_tenant`]; sets `measurement` as soon as
+    /// the file is read, for the report of a module that then fails.
+    fn compile(
+        &self,
+        tenant: &TenantSpec,
+        measurement: &mut Option<Measurement>,
+    ) -> Result<(Module, Measurement), RunError> {
         let module_error = |message: String| RunError::Module {
             tenant: tenant.name.clone(),
             path: tenant.module.clone(),
             message,
         };
         let bytes = std::fs::read(&tenant.module)
-            .map_err(|error| (None, module_error(format!("cannot read: {error}"))))?;
-        let measurement = measure(&bytes);
-        let failed = |error| (Some(measurement), error);
+            .map_err(|error| module_error(format!("cannot read: {error}")))?;
+        let measured = measure(&bytes);
+        *measurement = Some(measured);
         let wasm = wat::parse_bytes(&bytes).map_err(|mut error| {
             error.set_path(&tenant.module);
-            failed(module_error(one_line(&error.to_string())))
+            module_error(one_line(&error.to_string()))
         })?;
-        let module = Module::new(&self.engine, &wasm)
-            .map_err(|error| failed(module_error(error.to_string())))?;
+        let module =
+            Module::new(&self.engine, &wasm).map_err(|error| module_error(error.to_string()))?;
         self.platform
-            .add_instance(&tenant.name, &tenant.name, measurement)
-            .map_err(|errno| {
-                failed(RunError::Instance {
-                    tenant: tenant.name.clone(),
-                    message: format!("cannot register the instance: {}", errno_text(errno)),
-                })
+            .add_instance(&tenant.name, &tenant.name, measured)
+            .map_err(|errno| RunError::Instance {
+                tenant: tenant.name.clone(),
+                message: format!("cannot register the instance: {}", errno_text(errno)),
             })?;
-        self.modules
-            .insert(tenant.name.clone(), (module, measurement));
-        Ok(())
+        Ok((module, measured))
     }
 
     /// Creates a region host-side, copies its contents file in, and gives
