@@ -49,7 +49,9 @@ pub struct PlatformArgs {
 
 /// Runs `waven platform`; returns the process exit status.
 pub fn run(args: PlatformArgs) -> Result<ExitCode> {
-    let manifest = Manifest::load(&args.manifest)?;
+    // Errors quote the manifest's values, which may hold control
+    // characters (TOML escapes): escaped like everything else shown.
+    let manifest = Manifest::load(&args.manifest).map_err(escaped)?;
     crate::host_heap::reserve(manifest.host_heap_bytes())?;
     let phases: Option<PhaseHook> = args.mark_phases.then(|| {
         Arc::new(|phase| {
@@ -66,7 +68,7 @@ pub fn run(args: PlatformArgs) -> Result<ExitCode> {
         memory_maps: args.maps,
         phases,
     };
-    let report = run::run(&manifest, &options)?;
+    let report = run::run(&manifest, &options).map_err(escaped)?;
     if args.json {
         emit(&format!("{}\n", report.to_json()))?;
     } else {
@@ -144,6 +146,11 @@ fn summary(report: &Report) -> String {
         }
     }
     out
+}
+
+/// An error whose message has its control characters escaped.
+fn escaped(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{}", escape_text(&error.to_string()))
 }
 
 fn row<const N: usize>(cells: [&str; N]) -> Vec<String> {

@@ -7,7 +7,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use waven_platform::manifest::{
-    Manifest, ManifestError, MAX_FRAME_BUDGET, MAX_MANIFEST_BYTES, MAX_NESTING, UNNAMED,
+    Manifest, ManifestError, MAX_FRAME_BUDGET, MAX_MANIFEST_BYTES, MAX_MANIFEST_ITEMS, MAX_NESTING,
+    UNNAMED,
 };
 use waven_platform::run::{self, Options, RunError};
 
@@ -99,7 +100,7 @@ fn a_manifest_file_larger_than_the_limit_is_not_read() {
     assert_eq!((error.line, error.column), (1, 1));
     assert_eq!(
         error.message,
-        "the manifest has 5242920 bytes or more, more than the limit of 1048576 bytes (1 MiB)"
+        "the manifest has 5242920 bytes or more, more than the limit of 262144 bytes (256 KiB)"
     );
     assert_eq!(error.path, path.display().to_string());
     // Just at the limit, it is read (and parsed).
@@ -110,7 +111,7 @@ fn a_manifest_file_larger_than_the_limit_is_not_read() {
     assert!(Manifest::parse(&text, &dir)
         .unwrap_err()
         .message
-        .contains("more than the limit of 1048576 bytes"));
+        .contains("more than the limit of 262144 bytes"));
 }
 
 #[test]
@@ -138,4 +139,24 @@ fn nesting_deeper_than_the_limit_is_refused_before_parsing() {
     let quoted = format!("{TENANT}args = [\"{0}\", '{0}'] # {0}\n", "[".repeat(100));
     let manifest = Manifest::parse(&quoted, &dir("quoted")).unwrap();
     assert_eq!(manifest.tenants[0].args.len(), 2);
+}
+
+#[test]
+fn more_items_than_the_limit_are_refused_before_parsing() {
+    // Three bytes a value: this shape made the parser take more than the
+    // enclave profile's bootstrap heap at 128 KiB.
+    let items = format!("{TENANT}args = [{}]\n", "\"\",".repeat(MAX_MANIFEST_ITEMS));
+    // `[[tenant]]`, `name =` and `module =` are 4 items, `args = [` 2 more:
+    // the comma after value MAX_MANIFEST_ITEMS - 5 is one too many.
+    let message = format!(
+        "the manifest has more than {MAX_MANIFEST_ITEMS} items (keys, values and tables, \
+         counted as `=`, `,`, `[` and `{{` outside strings)"
+    );
+    fails("items", &items, (4, 3 * MAX_MANIFEST_ITEMS - 7), &message);
+    let fewer = format!(
+        "{TENANT}args = [{}\"\"]\n",
+        "\"\",".repeat(MAX_MANIFEST_ITEMS - 7)
+    );
+    let manifest = Manifest::parse(&fewer, &dir("fewer")).unwrap();
+    assert_eq!(manifest.tenants[0].args.len(), MAX_MANIFEST_ITEMS - 6);
 }

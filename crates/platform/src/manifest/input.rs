@@ -3,16 +3,24 @@
 //! The enclave profile reads and parses the manifest on a small bootstrap
 //! heap (8 MiB), before the manifest has said how much host heap to
 //! reserve, and a parser recurses once per level of nested arrays and
-//! inline tables. A manifest that is too large, or nested too deeply, must
-//! be an error with a clear message, not an allocation failure or a stack
-//! overflow that aborts the process. Both limits are far above what a
-//! deployment needs: the schema nests at most two levels (`[[tenant]]`, an
-//! array of strings).
+//! inline tables. A manifest that is too large, has too many items, or
+//! nests too deeply must be an error with a clear message, not an
+//! allocation failure or a stack overflow that aborts the process.
+//!
+//! The size alone is not enough: the parser keeps about 80 bytes per
+//! value, and its vectors double, so 128 KiB of `"",` (three bytes a
+//! value) took more than the bootstrap heap. Hence the count of items.
+//! Measured in the enclave build, 10,000 items with one long string
+//! parse in 768 KiB but not in 896 KiB: the size limit keeps a margin of
+//! three.
+//! Every limit is far above what a deployment needs: the schema nests at
+//! most two levels (`[[tenant]]`, an array of strings), and a tenant takes
+//! a dozen items.
 
 use std::io::Read;
 use std::path::Path;
 
-use super::{MAX_MANIFEST_BYTES, MAX_NESTING};
+use super::{MAX_MANIFEST_BYTES, MAX_MANIFEST_ITEMS, MAX_NESTING};
 
 /// Reads the file at `path`, refusing one larger than
 /// [`MAX_MANIFEST_BYTES`] before reading it (from its metadata) and while
@@ -20,12 +28,19 @@ use super::{MAX_MANIFEST_BYTES, MAX_NESTING};
 pub(super) fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
     let file =
         std::fs::File::open(path).map_err(|error| format!("cannot read manifest: {error}"))?;
+    let mut expected = 0;
     if let Ok(metadata) = file.metadata() {
         if metadata.len() > MAX_MANIFEST_BYTES {
             return Err(too_large(metadata.len()));
         }
+        expected = metadata.len() as usize;
     }
+    // As large as the file says, plus the byte that shows it grew: a vector
+    // that doubles as it reads could take twice the file's size.
     let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(expected + 1)
+        .map_err(|_| too_large(expected as u64))?;
     file.take(MAX_MANIFEST_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|error| format!("cannot read manifest: {error}"))?;
@@ -39,28 +54,45 @@ pub(super) fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
 pub(super) fn too_large(bytes: u64) -> String {
     format!(
         "the manifest has {bytes} bytes or more, more than the limit of {MAX_MANIFEST_BYTES} \
-         bytes (1 MiB)"
+         bytes (256 KiB)"
     )
 }
 
-/// Where `text` nests arrays and inline tables deeper than [`MAX_NESTING`]:
-/// the byte offset of the first bracket or brace too deep.
+/// The first place where `text` nests arrays and inline tables deeper
+/// than [`MAX_NESTING`], or has more than [`MAX_MANIFEST_ITEMS`] items:
+/// (byte offset, message).
 ///
-/// Brackets are counted outside strings and comments. A `[[table]]`
-/// header counts as two levels, which is as deep as it goes; an unclosed
-/// bracket is left for the parser to report.
-pub(super) fn too_deep(text: &str) -> Option<usize> {
+/// Items are every `=`, `,`, `[` and `{`, which bound the keys, values
+/// and tables the parser makes. Both are counted outside strings and
+/// comments. A `[[table]]` header counts as two levels, which is as deep
+/// as it goes; an unclosed bracket is left for the parser to report.
+pub(super) fn check_structure(text: &str) -> Result<(), (usize, String)> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
+    let mut items = 0usize;
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
+        let b = bytes[i];
+        if matches!(b, b'=' | b',' | b'[' | b'{') {
+            items += 1;
+            if items > MAX_MANIFEST_ITEMS {
+                let message = format!(
+                    "the manifest has more than {MAX_MANIFEST_ITEMS} items (keys, values and \
+                     tables, counted as `=`, `,`, `[` and `{{` outside strings)"
+                );
+                return Err((i, message));
+            }
+        }
+        match b {
             b'#' => i = skip_line(bytes, i),
             b'"' | b'\'' => i = skip_string(bytes, i),
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some(i);
+                    let message = format!(
+                        "arrays and inline tables nest deeper than the limit of {MAX_NESTING} levels"
+                    );
+                    return Err((i, message));
                 }
                 i += 1;
             }
@@ -71,7 +103,7 @@ pub(super) fn too_deep(text: &str) -> Option<usize> {
             _ => i += 1,
         }
     }
-    None
+    Ok(())
 }
 
 /// The offset of the end of the line (its `\n`) that starts at `start`.
@@ -136,12 +168,25 @@ mod tests {
             format!("a = \"\"\"x\"\"\"\"\nb = [[[1]]] # {deep}"),
         ];
         for text in &texts {
-            assert_eq!(too_deep(text), None, "{text}");
+            assert_eq!(check_structure(text), Ok(()), "{text}");
         }
         let ok = format!("a = {}{}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
-        assert_eq!(too_deep(&ok), None);
+        assert_eq!(check_structure(&ok), Ok(()));
         let text = format!("a = \"]]]\"\nb = {}", "[{".repeat(MAX_NESTING));
-        assert_eq!(too_deep(&text), Some(14 + MAX_NESTING));
-        assert_eq!(too_deep("[[tenant]]\nx = [[1], {a = [2]}]"), None);
+        let (offset, message) = check_structure(&text).unwrap_err();
+        assert_eq!(offset, 14 + MAX_NESTING);
+        assert!(message.starts_with("arrays and inline tables nest deeper"));
+        assert_eq!(check_structure("[[tenant]]\nx = [[1], {a = [2]}]"), Ok(()));
+    }
+
+    #[test]
+    fn items_are_counted_outside_strings() {
+        let many = format!("a = [{}]", "1,".repeat(MAX_MANIFEST_ITEMS - 2));
+        assert_eq!(check_structure(&many), Ok(()));
+        let (offset, message) = check_structure(&format!("{many}\nb = 1")).unwrap_err();
+        assert_eq!(offset, many.len() + 3);
+        assert!(message.starts_with("the manifest has more than"));
+        let quoted = format!("a = \"{}\" # {}", ",".repeat(100_000), "=".repeat(100_000));
+        assert_eq!(check_structure(&quoted), Ok(()));
     }
 }

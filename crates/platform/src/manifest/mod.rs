@@ -9,9 +9,10 @@
 //! that comes first in the file is reported. Problems that concern the file
 //! as a whole (it cannot be read, it is larger than [`MAX_MANIFEST_BYTES`],
 //! it declares no tenant) are reported at 1:1. Before the TOML parser sees
-//! the text, its size and the nesting of its arrays and inline tables
-//! ([`MAX_NESTING`]) are checked, so that no manifest can exhaust the
-//! enclave profile's small bootstrap heap or the parser's stack.
+//! the text, its size, its number of items ([`MAX_MANIFEST_ITEMS`]) and
+//! the nesting of its arrays and inline tables ([`MAX_NESTING`]) are
+//! checked, so that no manifest can exhaust the enclave profile's small
+//! bootstrap heap or the parser's stack.
 //!
 //! # Schema
 //!
@@ -129,14 +130,23 @@ pub const DEFAULT_FRAME_BUDGET: u64 = 1 << 30;
 /// narrower, a size must also fit its `usize`.
 pub const MAX_FRAME_BUDGET: u64 = 64 << 30;
 
-/// The largest manifest file (1 MiB), checked before it is read in full:
-/// the enclave profile parses it on a bootstrap heap of 8 MiB.
-pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+/// The largest manifest file (256 KiB; a deployment of a hundred tenants
+/// takes a few KiB), checked before it is read in full: the enclave
+/// profile parses it on a bootstrap heap of 8 MiB, where parsing takes
+/// several times the text's size.
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 10;
 
 /// The deepest nesting of arrays and inline tables (a `[[table]]` header
 /// counts two), checked before the TOML parser, which recurses per level,
 /// sees the text.
 pub const MAX_NESTING: usize = 32;
+
+/// The most items a manifest may have: keys, values and tables, counted
+/// as every `=`, `,`, `[` and `{` outside strings and comments, before
+/// the TOML parser sees the text. With [`MAX_MANIFEST_BYTES`], this bounds
+/// what parsing allocates (a few MiB at most: the enclave profile parses
+/// on a bootstrap heap of 8 MiB). A tenant takes about a dozen items.
+pub const MAX_MANIFEST_ITEMS: usize = 10_000;
 
 /// The host heap of a manifest without `host_heap`: this much, plus
 /// [`HOST_HEAP_PER_TENANT`] per tenant.
@@ -418,8 +428,9 @@ impl Manifest {
     /// Parses and validates a manifest. Relative paths are resolved against
     /// `base_dir` (itself made absolute against the current directory), and
     /// the files and directories named must exist. Errors carry the path
-    /// [`UNNAMED`]. A text longer than [`MAX_MANIFEST_BYTES`] or nested
-    /// deeper than [`MAX_NESTING`] is refused before it is parsed.
+    /// [`UNNAMED`]. A text longer than [`MAX_MANIFEST_BYTES`], with more
+    /// than [`MAX_MANIFEST_ITEMS`] items or nested deeper than
+    /// [`MAX_NESTING`] is refused before it is parsed.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Manifest, ManifestError> {
         Manifest::parse_named(text, base_dir, UNNAMED)
     }
@@ -465,12 +476,8 @@ impl Manifest {
             let message = input::too_large(text.len() as u64);
             return Err(ManifestError::at(name, text, 0, message));
         }
-        if let Some(offset) = input::too_deep(text) {
-            let message = format!(
-                "arrays and inline tables nest deeper than the limit of {MAX_NESTING} levels"
-            );
-            return Err(ManifestError::at(name, text, offset, message));
-        }
+        input::check_structure(text)
+            .map_err(|(offset, message)| ManifestError::at(name, text, offset, message))?;
         let raw: raw::RawManifest = toml::from_str(text).map_err(|error| {
             let offset = error.span().map_or(0, |span| span.start);
             let message = error.message().trim().replace('\n', "; ");
