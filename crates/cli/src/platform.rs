@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use waven_platform::manifest::Manifest;
 use waven_platform::run::{self, escape_text, Options, Phase, PhaseHook, Report};
@@ -52,7 +52,10 @@ pub fn run(args: PlatformArgs) -> Result<ExitCode> {
     // Errors quote the manifest's values, which may hold control
     // characters (TOML escapes): escaped like everything else shown.
     let manifest = Manifest::load(&args.manifest).map_err(escaped)?;
-    crate::host_heap::reserve(manifest.host_heap_bytes())?;
+    let host_heap = manifest.host_heap_bytes();
+    crate::host_heap::reserve(host_heap).with_context(|| {
+        format!("the manifest's host_heap ({host_heap} bytes, given or by default)")
+    })?;
     let phases: Option<PhaseHook> = args.mark_phases.then(|| {
         Arc::new(|phase| {
             let text = match phase {

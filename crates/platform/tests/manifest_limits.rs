@@ -107,6 +107,16 @@ fn a_manifest_file_larger_than_the_limit_is_not_read() {
     text.truncate(MAX_MANIFEST_BYTES as usize);
     fs::write(&path, &text).unwrap();
     assert_eq!(Manifest::load(&path).unwrap().tenants.len(), 1);
+    // A file whose metadata says nothing of its length (a device, a pipe)
+    // is cut off while it is read.
+    #[cfg(unix)]
+    {
+        let error = Manifest::load(std::path::Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(
+            error.message,
+            "the manifest has 262145 bytes or more, more than the limit of 262144 bytes (256 KiB)"
+        );
+    }
     text.push('x');
     assert!(Manifest::parse(&text, &dir)
         .unwrap_err()
