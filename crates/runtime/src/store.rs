@@ -629,9 +629,12 @@ impl Table {
     /// # Errors
     ///
     /// [`Error::TypeMismatch`] for an `init` of another type;
-    /// [`Error::Limit`] beyond the table's maximum or the store's
-    /// [`StoreLimits::table_elements`].
+    /// [`Error::StoreLimit`] beyond the store's
+    /// [`StoreLimits::table_elements`]; [`Error::Limit`] beyond the
+    /// table's maximum or the host heap.
     pub fn grow<T>(&self, store: &mut Store<T>, delta: u64, init: Val) -> Result<u64, Error> {
+        // Checked here too, so that the host learns which limit it met.
+        store.check_limits(0, delta, 0, 0)?;
         let table = &mut store.inner.tables[self.0 as usize];
         if init.ty() != table.element {
             return Err(Error::TypeMismatch(format!(

@@ -141,10 +141,14 @@ fn host_table_grow_is_charged_to_the_store() {
     )
     .unwrap();
     assert_eq!(table.grow(&mut store, 6, Val::ExternRef(None)).unwrap(), 4);
-    assert!(matches!(
+    assert_eq!(
         table.grow(&mut store, 1, Val::ExternRef(None)),
-        Err(Error::Limit(_))
-    ));
+        Err(Error::StoreLimit {
+            limit: StoreLimit::TableElements,
+            total: 11,
+            maximum: 10,
+        })
+    );
     assert_eq!(table.size(&store), 10);
     assert_eq!(store.table_elements(), 10);
 }

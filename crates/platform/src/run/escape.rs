@@ -6,26 +6,26 @@
 //! screen (`\x1b[2J`), overwrite a line (`\r`), or add a fake row to the
 //! summary (`\n`), and bidirectional overrides (U+202E) could make text
 //! read differently from what it is. So every such character is written in
-//! a visible escape form instead:
-//!
-//! | characters                                    | written as          |
-//! | --------------------------------------------- | ------------------- |
-//! | `\n`, `\r`                                    | `\n`, `\r`          |
-//! | other C0 controls (not `\t`), DEL             | `\x1b`, `\x7f`, ... |
-//! | C1 controls U+0080..=U+009F                   | `\u{9b}`, ...       |
-//! | bidi controls, U+2028 and U+2029 (line breaks) | `\u{202e}`, ...     |
-//! | bytes that are not UTF-8                      | `\xff`, ...         |
-//!
-//! Tabs stay, and so does everything else (a backslash is not escaped, so
-//! a guest can print text that looks like an escape, but nothing that acts
-//! as one). JSON reports need none of this: JSON escapes control
-//! characters itself, and a JSON report must give names exactly.
+//! a visible escape form instead (see [`escape_text`]). JSON reports need
+//! none of this: JSON escapes control characters itself, and a JSON report
+//! must give names exactly.
 
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// `text` with every control character (see [`self`]) escaped; borrowed
-/// when there is none.
+/// `text` with every character a terminal could act on escaped; borrowed
+/// when there is none:
+///
+/// | characters                                     | written as          |
+/// | ---------------------------------------------- | ------------------- |
+/// | `\n`, `\r`                                     | `\n`, `\r`          |
+/// | other C0 controls (not `\t`), DEL              | `\x1b`, `\x7f`, ... |
+/// | C1 controls U+0080..=U+009F                    | `\u{9b}`, ...       |
+/// | bidi controls, U+2028 and U+2029 (line breaks) | `\u{202e}`, ...     |
+///
+/// Tabs stay, and so does everything else (a backslash is not escaped, so
+/// a guest can print text that looks like an escape, but nothing that acts
+/// as one).
 pub fn escape_text(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
@@ -35,8 +35,8 @@ pub fn escape_text(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `bytes` as text: UTF-8 with every control character escaped, and every
-/// byte that is not part of valid UTF-8 written as `\xNN`.
+/// `bytes` as text: UTF-8 escaped as [`escape_text`] does, and every byte
+/// that is not part of valid UTF-8 written as `\xNN`.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 8);
     for chunk in bytes.utf8_chunks() {

@@ -41,7 +41,9 @@
 //! * **Instances.** Each tenant has its own store with WASI preview 1 (argv
 //!   = the module's file name, then `args`; `env`; `dirs`; an empty stdin)
 //!   and the `waven` ABI; the instance is named after the tenant. Its entry
-//!   is `entry` or `_start` and must take no parameters. With fuel on (any
+//!   is `entry` or `_start` and must take no parameters. The store has the
+//!   runtime's default [`waven_runtime::StoreLimits`] (1,000,000 table
+//!   elements, 10,000 tables, memories and instances). With fuel on (any
 //!   tenant has `fuel`), a tenant without `fuel` gets unlimited fuel.
 //! * **Output.** Each tenant's stdout and stderr are cut into lines and
 //!   passed to [`Options::output`] line by line as they come, so that
