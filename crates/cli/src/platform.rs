@@ -4,7 +4,13 @@
 //! (exit status 1) before anything runs. Otherwise every tenant's output
 //! lines are printed as they come, prefixed with `[tenant] `, followed by a
 //! summary: one line per tenant, one per region, and the frame pool's
-//! counters. With `--json` the summary is replaced by the whole report as
+//! counters. Everything in the summary that a guest or a manifest names
+//! (tenants, regions, grantees, trap and failure messages, memory maps) has
+//! its control characters escaped, as have the tenants' lines, so that no
+//! guest can rewrite the operator's terminal or add a row to a table. A
+//! tenant that could not be prepared (its module, its instantiation, its
+//! start function) is a `failed` row; the others run. With `--json` the
+//! summary is replaced by the whole report as
 //! one JSON document on stdout, and the tenants' lines go to stderr so
 //! that stdout stays parseable. `--maps` adds each instance's memory map
 //! at exit (to the summary, or to the JSON as `memory_map`). The exit
@@ -15,10 +21,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use waven_platform::manifest::Manifest;
-use waven_platform::run::{self, Options, Phase, PhaseHook, Report};
+use waven_platform::run::{self, escape_text, Options, Phase, PhaseHook, Report};
 
 use crate::emit;
 
@@ -43,8 +49,13 @@ pub struct PlatformArgs {
 
 /// Runs `waven platform`; returns the process exit status.
 pub fn run(args: PlatformArgs) -> Result<ExitCode> {
-    let manifest = Manifest::load(&args.manifest)?;
-    crate::host_heap::reserve(manifest.host_heap_bytes())?;
+    // Errors quote the manifest's values, which may hold control
+    // characters (TOML escapes): escaped like everything else shown.
+    let manifest = Manifest::load(&args.manifest).map_err(escaped)?;
+    let host_heap = manifest.host_heap_bytes();
+    crate::host_heap::reserve(host_heap).with_context(|| {
+        format!("the manifest's host_heap ({host_heap} bytes, given or by default)")
+    })?;
     let phases: Option<PhaseHook> = args.mark_phases.then(|| {
         Arc::new(|phase| {
             let text = match phase {
@@ -60,7 +71,7 @@ pub fn run(args: PlatformArgs) -> Result<ExitCode> {
         memory_maps: args.maps,
         phases,
     };
-    let report = run::run(&manifest, &options)?;
+    let report = run::run(&manifest, &options).map_err(escaped)?;
     if args.json {
         emit(&format!("{}\n", report.to_json()))?;
     } else {
@@ -130,7 +141,8 @@ fn summary(report: &Report) -> String {
     ));
     for tenant in &report.tenants {
         if let Some(map) = &tenant.memory_map {
-            out.push_str(&format!("\nmemory map of {} at exit:\n", tenant.name));
+            let name = escape_text(&tenant.name);
+            out.push_str(&format!("\nmemory map of {name} at exit:\n"));
             for entry in map {
                 out.push_str(&format!("  {entry}\n"));
             }
@@ -139,12 +151,27 @@ fn summary(report: &Report) -> String {
     out
 }
 
+/// An error whose message has its control characters escaped.
+fn escaped(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{}", escape_text(&error.to_string()))
+}
+
 fn row<const N: usize>(cells: [&str; N]) -> Vec<String> {
     cells.iter().map(|c| (*c).to_owned()).collect()
 }
 
-/// Rows as left-aligned columns two spaces apart (the last one unpadded).
+/// Rows as left-aligned columns two spaces apart (the last one unpadded),
+/// every cell with its control characters escaped: a newline in a name
+/// must not start a row.
 fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| escape_text(cell).into_owned())
+                .collect()
+        })
+        .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -156,7 +183,7 @@ fn table(rows: &[Vec<String>]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in rows {
+    for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
             if c + 1 == row.len() {
@@ -193,5 +220,7 @@ mod tests {
         assert_eq!(bytes(4097), "4097 B");
         let rows = vec![row(["a", "bb", "c"]), row(["ccc", "d", "e"])];
         assert_eq!(table(&rows), "a    bb  c\nccc  d   e\n");
+        let rows = vec![row(["x\ny  0.1 ms", "\x1b[2J"])];
+        assert_eq!(table(&rows), "x\\ny  0.1 ms  \\x1b[2J\n");
     }
 }

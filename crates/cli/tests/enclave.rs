@@ -286,7 +286,8 @@ fn memory_cannot_grow_beyond_the_frame_budget() {
 #[test]
 fn an_exhausted_host_heap_fails_the_guest_not_the_process() {
     let dir = scratch("heap");
-    // 3 million table entries (24 MB) do not fit in a 16 MiB host heap:
+    // 3 million table entries (24 MB) would not fit in a 16 MiB host heap,
+    // and are beyond the store's limit of table elements anyway:
     // table.grow returns -1, and a module that declares such a table is
     // refused when it is instantiated; waven itself goes on and exits.
     let grow = r#"(module (table 0 funcref)
@@ -300,7 +301,7 @@ fn an_exhausted_host_heap_fails_the_guest_not_the_process() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("no host memory for a table of 3000000 entries"),
+        stderr.contains("store limit exceeded: the store would hold 3000000 table elements"),
         "{stderr}"
     );
 
@@ -419,4 +420,55 @@ default = "allow"
     );
     assert_eq!(tenant("worker")["results"], serde_json::json!(["7"]));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn oversized_and_deeply_nested_manifests_are_refused_not_aborted() {
+    // The manifest is parsed on the 8 MiB bootstrap heap: each of these
+    // aborted the process before its limit was checked up front.
+    let dir = scratch("manifest-bounds");
+    std::fs::write(dir.join("m.wat"), EMPTY).unwrap();
+    let tenant = "[[tenant]]\nname = \"a\"\nmodule = \"m.wat\"\n";
+    let platform = |name: &str, manifest: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, manifest).unwrap();
+        let out = waven().arg("platform").arg(&path).output().unwrap();
+        (out.status.code(), text(&out.stderr))
+    };
+
+    let large = format!("{tenant}#{}\n", "x".repeat(5 << 20));
+    let (status, stderr) = platform("large.toml", &large);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("large.toml:1:1: the manifest has 5242921 bytes or more, more than the limit of 262144 bytes (256 KiB)"),
+        "{stderr}"
+    );
+
+    let deep = format!("{tenant}args = {}", "[".repeat(100_000));
+    let (status, stderr) = platform("deep.toml", &deep);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "deep.toml:4:40: arrays and inline tables nest deeper than the limit of 32 levels"
+        ),
+        "{stderr}"
+    );
+
+    // Three bytes a value, 128 KiB of them: refused for its items.
+    let dense = format!("{tenant}args = [{}]\n", "\"\",".repeat(43_000));
+    let (status, stderr) = platform("dense.toml", &dense);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the manifest has more than 10000 items"),
+        "{stderr}"
+    );
+
+    // The worst case within the limits (almost 10,000 items and a string
+    // filling the rest of 256 KiB) parses and runs.
+    let items = "\"\",".repeat(9_990);
+    let fill = "x".repeat((256 << 10) - tenant.len() - items.len() - 16);
+    let worst = format!("{tenant}args = [{items}\"{fill}\"]\n");
+    assert!(worst.len() <= 256 << 10);
+    let (status, stderr) = platform("worst.toml", &worst);
+    assert_eq!(status, Some(0), "{stderr}");
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::Platform;
+use waven_platform::TenantLimits;
 use waven_runtime::{Config, Engine, Error, Func, Instance, Linker, Module, Store, TrapKind, Val};
 
 const GRANTEES: usize = 40;
@@ -68,7 +69,9 @@ struct Guest {
 
 impl Guest {
     fn new(engine: &Engine, platform: &Platform, name: &str, module: &Module) -> Guest {
-        platform.add_instance(name, name, [0; 32]).unwrap();
+        platform
+            .add_instance(name, name, [0; 32], TenantLimits::default())
+            .unwrap();
         let mut store = Store::new(engine, GuestContext::new(platform.clone(), name));
         let mut linker = Linker::new();
         abi::add_to_linker(&mut linker, |ctx: &mut GuestContext| ctx).unwrap();
@@ -131,12 +134,7 @@ fn race(access: fn(&mut Guest, i32, i32) -> Result<Vec<Val>, Error>) {
         assert_eq!(owner.i32("grant", &[handle, p, l, RW]), 0);
         let mut grantee = Guest::new(&engine, &platform, name, &module);
         let (p, l) = grantee.name("owner/slots");
-        let mut opened = grantee.i32("open", &[p, l]);
-        if opened < 0 {
-            // Registries without owner-scoped names find it by its name.
-            let (p, l) = grantee.name("slots");
-            opened = grantee.i32("open", &[p, l]);
-        }
+        let opened = grantee.i32("open", &[p, l]);
         assert!(opened >= 0, "open: {opened}");
         assert_eq!(grantee.i32("map", &[opened, SHARED_AT, RW]), SHARED_AT);
         grantees.push(grantee);

@@ -6,6 +6,8 @@ use std::fmt;
 use thiserror::Error;
 use waven_mmu::MemoryFault;
 
+use crate::limits::StoreLimit;
+
 /// Why execution trapped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrapKind {
@@ -147,9 +149,24 @@ pub enum Error {
     /// message already includes the MMU's, so error chains print it once.)
     #[error("memory: {0}")]
     Memory(waven_mmu::MmuError),
-    /// A limit of the store was exceeded (instances, tables, memories).
+    /// One object would be too large (a table or memory beyond the
+    /// engine's per-object limits), or the host heap cannot hold it.
     #[error("limit exceeded: {0}")]
     Limit(String),
+    /// The store would hold more of something than its [`StoreLimits`](crate::StoreLimits)
+    /// allow (see [`crate::Store::set_limits`]); nothing was allocated.
+    #[error(
+        "store limit exceeded: the store would hold {total} {limit}, more than its limit of \
+         {maximum} (StoreLimits)"
+    )]
+    StoreLimit {
+        /// Which limit.
+        limit: StoreLimit,
+        /// How many the store would hold.
+        total: u64,
+        /// The limit.
+        maximum: u64,
+    },
 }
 
 impl From<waven_mmu::MmuError> for Error {

@@ -42,8 +42,10 @@ impl Instance {
     /// # Errors
     ///
     /// [`Error::Link`] when an import is missing or does not match its
-    /// declaration; [`Error::Trap`] when a segment is out of bounds or the
-    /// start function traps; [`Error::Memory`] when a memory cannot be made.
+    /// declaration; [`Error::StoreLimit`] (with nothing allocated) when the
+    /// store would exceed one of its [`crate::StoreLimits`];
+    /// [`Error::Trap`] when a segment is out of bounds or the start
+    /// function traps; [`Error::Memory`] when a memory cannot be made.
     pub fn new<T>(
         store: &mut Store<T>,
         module: &Module,
@@ -117,6 +119,20 @@ impl Instance {
             }
         }
 
+        // Every store limit is checked before anything is allocated, so
+        // that a module over a limit leaves the store as it was.
+        let defined_tables = &info.tables[info.num_imported_tables as usize..];
+        let elements = defined_tables
+            .iter()
+            .fold(0u64, |sum, table| sum.saturating_add(table.initial));
+        let defined_memories = info.memories.len() - info.num_imported_memories as usize;
+        store.check_limits(
+            defined_tables.len() as u64,
+            elements,
+            defined_memories as u64,
+            1,
+        )?;
+
         // Allocation. Function indices are known before globals and
         // elements are evaluated, since both may refer to functions.
         let instance_index = store.inner.instances.len() as u32;
@@ -130,7 +146,7 @@ impl Instance {
                 code: code.clone(),
             });
         }
-        for table in &info.tables[info.num_imported_tables as usize..] {
+        for table in defined_tables {
             let init = Val::default_for(table.element);
             tables.push(Table::new(store, table.element, table.initial, table.maximum, init)?.0);
         }

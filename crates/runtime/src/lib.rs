@@ -25,6 +25,13 @@
 //! add.call(&mut store, &[Val::I32(2), Val::I32(40)], &mut result).unwrap();
 //! assert_eq!(result[0], Val::I32(42));
 //! ```
+//!
+//! Every [`Store`] has [`StoreLimits`] (set with [`Store::set_limits`]):
+//! by default its tables hold at most 1,000,000 elements together, and it
+//! holds at most 10,000 tables, memories and instances. A module that
+//! would exceed one fails to instantiate with [`Error::StoreLimit`] before
+//! anything is allocated; `table.grow` beyond the limit returns -1. Linear
+//! memory is bounded by the engine's frame pool instead.
 #![deny(missing_docs)]
 
 mod engine;
@@ -34,6 +41,7 @@ mod func;
 mod instance;
 mod interrupt;
 mod ir;
+mod limits;
 mod linker;
 mod module;
 mod store;
@@ -44,6 +52,7 @@ pub use engine::{Config, Engine, MemoryBackend, ENCLAVE_PROFILE};
 pub use error::{Error, Trap, TrapKind};
 pub use func::{Caller, HostFunc};
 pub use interrupt::{InterruptHandle, Interrupted, Watchdog};
+pub use limits::{StoreLimit, StoreLimits};
 pub use linker::Linker;
 pub use module::{ExternType, Module};
 pub use store::{Extern, Global, Instance, Memory, MemoryView, Store, Table};

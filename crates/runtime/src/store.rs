@@ -7,7 +7,9 @@
 //!                    ├─ instances[]  index maps into the vectors below
 //!                    ├─ memories[]   Virtual(AddressSpace) | Plain(PlainMemory)
 //!                    ├─ tables[]     cells (0 = null, else index + 1)
-//!                    └─ globals[]    cells
+//!                    ├─ globals[]    cells
+//!                    └─ limits       StoreLimits, and the TableBudget that
+//!                                    every table charges its elements to
 //! ```
 //!
 //! Handles ([`Func`], [`Memory`], [`Table`], [`Global`], [`Instance`]) are
@@ -24,6 +26,7 @@ use crate::error::{Error, Trap, TrapKind};
 use crate::func::HostFunc;
 use crate::interrupt::InterruptHandle;
 use crate::ir::CompiledFunc;
+use crate::limits::{self, StoreLimit, StoreLimits, TableBudget};
 use crate::module::Module;
 use crate::value::{Func, FuncType, Val, ValType};
 
@@ -48,6 +51,10 @@ pub(crate) struct StoreInner<T> {
     pub(crate) interrupt: InterruptHandle,
     /// The quota the frames of this store's virtual memories count against.
     pub(crate) memory_quota: Option<MemoryQuota>,
+    /// What the store may hold.
+    pub(crate) limits: StoreLimits,
+    /// The elements of all `tables`, shared with each of them.
+    pub(crate) table_budget: Arc<TableBudget>,
 }
 
 pub(crate) enum FuncEntity<T> {
@@ -107,6 +114,8 @@ pub(crate) struct TableEntity {
     pub(crate) cells: Vec<u64>,
     pub(crate) element: ValType,
     pub(crate) maximum: Option<u64>,
+    /// The store's count of table elements, which every grow is charged to.
+    pub(crate) budget: Arc<TableBudget>,
 }
 
 /// The most entries a table may have.
@@ -120,9 +129,14 @@ impl TableEntity {
         if new > self.maximum.unwrap_or(u32::MAX as u64) || new > MAX_TABLE_ENTRIES {
             return None;
         }
-        // A host heap that cannot hold the entries makes the grow fail
-        // (-1), as the spec allows, instead of aborting the process.
-        self.cells.try_reserve_exact(delta as usize).ok()?;
+        // Past the store's limit, or with a host heap that cannot hold the
+        // entries, the grow fails (-1), as the spec allows, instead of
+        // taking memory from other tenants or aborting the process.
+        self.budget.charge(delta).ok()?;
+        if self.cells.try_reserve_exact(delta as usize).is_err() {
+            self.budget.refund(delta);
+            return None;
+        }
         self.cells.resize(new as usize, init);
         Some(old)
     }
@@ -179,8 +193,67 @@ impl<T> Store<T> {
                 stack: Vec::new(),
                 interrupt: InterruptHandle::new(),
                 memory_quota: None,
+                limits: StoreLimits::default(),
+                table_budget: Arc::new(TableBudget::new(StoreLimits::DEFAULT_TABLE_ELEMENTS)),
             },
         }
+    }
+
+    /// Sets what the store may hold from now on. Objects it already holds
+    /// stay, even beyond the new limits; only new ones and growth are
+    /// refused.
+    pub fn set_limits(&mut self, limits: StoreLimits) {
+        self.inner.limits = limits;
+        self.inner.table_budget.set_limit(limits.table_elements);
+    }
+
+    /// What the store may hold.
+    pub fn limits(&self) -> StoreLimits {
+        self.inner.limits
+    }
+
+    /// Elements of all the store's tables together (what
+    /// [`StoreLimits::table_elements`] bounds).
+    pub fn table_elements(&self) -> u64 {
+        self.inner.table_budget.used()
+    }
+
+    /// Checks that the store may take `tables` more tables holding
+    /// `elements` elements, `memories` more memories and `instances` more
+    /// instances.
+    pub(crate) fn check_limits(
+        &self,
+        tables: u64,
+        elements: u64,
+        memories: u64,
+        instances: u64,
+    ) -> Result<(), Error> {
+        let limits = &self.inner.limits;
+        let inner = &self.inner;
+        limits::check(
+            StoreLimit::Instances,
+            inner.instances.len() as u64,
+            instances,
+            limits.instances,
+        )?;
+        limits::check(
+            StoreLimit::Memories,
+            inner.memories.len() as u64,
+            memories,
+            limits.memories,
+        )?;
+        limits::check(
+            StoreLimit::Tables,
+            inner.tables.len() as u64,
+            tables,
+            limits.tables,
+        )?;
+        limits::check(
+            StoreLimit::TableElements,
+            inner.table_budget.used(),
+            elements,
+            limits.table_elements,
+        )
     }
 
     /// The engine.
@@ -239,6 +312,7 @@ impl<T> Store<T> {
         initial: u64,
         maximum: Option<u64>,
     ) -> Result<Memory, Error> {
+        self.check_limits(0, 0, 1, 0)?;
         // The engine's limit caps the maximum this memory can grow to.
         let declared = maximum;
         let maximum = match self.engine.config.max_memory_bytes {
@@ -270,7 +344,8 @@ impl<T> Store<T> {
 }
 
 impl<T> Store<T> {
-    /// Adds an existing address space as a memory of this store.
+    /// Adds an existing address space as a memory of this store. The
+    /// caller has checked [`StoreLimits::memories`].
     pub(crate) fn push_memory(&mut self, space: AddressSpace, maximum: Option<u64>) -> Memory {
         self.inner.memories.push(MemoryEntity {
             backing: Backing::Virtual(space),
@@ -285,7 +360,8 @@ impl Memory {
     ///
     /// # Errors
     ///
-    /// [`Error::Memory`] for invalid limits.
+    /// [`Error::Memory`] for invalid limits; [`Error::StoreLimit`] if the
+    /// store holds [`StoreLimits::memories`] memories already.
     pub fn new<T>(
         store: &mut Store<T>,
         initial: u64,
@@ -520,8 +596,10 @@ impl Table {
     ///
     /// # Errors
     ///
-    /// [`Error::Limit`] if `initial` is too large; [`Error::TypeMismatch`]
-    /// if `init` is not a reference of `element` type.
+    /// [`Error::Limit`] if `initial` is too large; [`Error::StoreLimit`]
+    /// if the store would exceed [`StoreLimits::tables`] or
+    /// [`StoreLimits::table_elements`]; [`Error::TypeMismatch`] if `init`
+    /// is not a reference of `element` type.
     pub fn new<T>(
         store: &mut Store<T>,
         element: ValType,
@@ -537,8 +615,12 @@ impl Table {
         if initial > MAX_TABLE_ENTRIES {
             return Err(Error::Limit(format!("table of {initial} entries")));
         }
+        store.check_limits(1, 0, 0, 0)?;
+        let budget = Arc::clone(&store.inner.table_budget);
+        budget.charge(initial)?;
         let mut cells = Vec::new();
         if cells.try_reserve_exact(initial as usize).is_err() {
+            budget.refund(initial);
             return Err(Error::Limit(format!(
                 "no host memory for a table of {initial} entries"
             )));
@@ -548,6 +630,7 @@ impl Table {
             cells,
             element,
             maximum,
+            budget,
         });
         Ok(Table(store.inner.tables.len() as u32 - 1))
     }
@@ -593,8 +676,12 @@ impl Table {
     /// # Errors
     ///
     /// [`Error::TypeMismatch`] for an `init` of another type;
-    /// [`Error::Limit`] beyond the table's maximum.
+    /// [`Error::StoreLimit`] beyond the store's
+    /// [`StoreLimits::table_elements`]; [`Error::Limit`] beyond the
+    /// table's maximum or the host heap.
     pub fn grow<T>(&self, store: &mut Store<T>, delta: u64, init: Val) -> Result<u64, Error> {
+        // Checked here too, so that the host learns which limit it met.
+        store.check_limits(0, delta, 0, 0)?;
         let table = &mut store.inner.tables[self.0 as usize];
         if init.ty() != table.element {
             return Err(Error::TypeMismatch(format!(

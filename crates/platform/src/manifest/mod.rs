@@ -7,18 +7,24 @@
 //! position is that of the offending value (for a string, its opening quote),
 //! key or `[[table]]` header. When a manifest has several problems, the one
 //! that comes first in the file is reported. Problems that concern the file
-//! as a whole (it cannot be read, it declares no tenant) are reported at 1:1.
+//! as a whole (it cannot be read, it is larger than [`MAX_MANIFEST_BYTES`],
+//! it declares no tenant) are reported at 1:1. Before the TOML parser sees
+//! the text, its size, its number of items ([`MAX_MANIFEST_ITEMS`]) and
+//! the nesting of its arrays and inline tables ([`MAX_NESTING`]) are
+//! checked, so that no manifest can exhaust the enclave profile's small
+//! bootstrap heap or the parser's stack.
 //!
 //! # Schema
 //!
 //! ```toml
 //! # Bytes of guest memory (the frame pool): an integer, or a string with a
-//! # KiB, MiB or GiB suffix. A positive multiple of 4096. Default "1GiB".
+//! # KiB, MiB or GiB suffix. A positive multiple of 4096, at most "64GiB".
+//! # Default "1GiB".
 //! frame_budget = "256MiB"
 //! # Bytes of host heap for the enclave profile (translation tables,
 //! # interpreter stacks, modules), reserved at start-up together with the
 //! # frame pool. Same syntax as frame_budget. Only the enclave build uses
-//! # it. Default: 64MiB plus 16MiB per tenant.
+//! # it. At most "64GiB". Default: 64MiB plus 16MiB per tenant.
 //! host_heap = "160MiB"
 //! # The execution engine: only "interp" for now (the default).
 //! engine = "interp"
@@ -121,6 +127,7 @@
 //! ```
 
 mod check;
+mod input;
 mod raw;
 
 use std::path::{Path, PathBuf};
@@ -136,6 +143,30 @@ pub const MAX_REGION_SIZE: u64 = 1 << 32;
 
 /// The frame budget when the manifest gives none (1 GiB).
 pub const DEFAULT_FRAME_BUDGET: u64 = 1 << 30;
+
+/// The largest `frame_budget` and `host_heap` (64 GiB): far beyond an SGX
+/// enclave's memory, well within what the frame pool can describe (2^32
+/// frames) and a 64-bit host can address. On a host whose addresses are
+/// narrower, a size must also fit its `usize`.
+pub const MAX_FRAME_BUDGET: u64 = 64 << 30;
+
+/// The largest manifest file (256 KiB; a deployment of a hundred tenants
+/// takes a few KiB), checked before it is read in full: the enclave
+/// profile parses it on a bootstrap heap of 8 MiB, where parsing takes
+/// several times the text's size.
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 10;
+
+/// The deepest nesting of arrays and inline tables (a `[[table]]` header
+/// counts two), checked before the TOML parser, which recurses per level,
+/// sees the text.
+pub const MAX_NESTING: usize = 32;
+
+/// The most items a manifest may have: keys, values and tables, counted
+/// as every `=`, `,`, `[` and `{` outside strings and comments, before
+/// the TOML parser sees the text. With [`MAX_MANIFEST_BYTES`], this bounds
+/// what parsing allocates (a few MiB at most: the enclave profile parses
+/// on a bootstrap heap of 8 MiB). A tenant takes about a dozen items.
+pub const MAX_MANIFEST_ITEMS: usize = 10_000;
 
 /// The host heap of a manifest without `host_heap`: this much, plus
 /// [`HOST_HEAP_PER_TENANT`] per tenant.
@@ -420,18 +451,21 @@ impl Manifest {
     /// Parses and validates a manifest. Relative paths are resolved against
     /// `base_dir` (itself made absolute against the current directory), and
     /// the files and directories named must exist. Errors carry the path
-    /// [`UNNAMED`].
+    /// [`UNNAMED`]. A text longer than [`MAX_MANIFEST_BYTES`], with more
+    /// than [`MAX_MANIFEST_ITEMS`] items or nested deeper than
+    /// [`MAX_NESTING`] is refused before it is parsed.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Manifest, ManifestError> {
         Manifest::parse_named(text, base_dir, UNNAMED)
     }
 
     /// Reads, parses and validates the manifest at `path`; relative paths in
     /// it are resolved against its directory. Errors carry `path` as given.
+    /// A file larger than [`MAX_MANIFEST_BYTES`] is refused before it is
+    /// read.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|error| {
-            ManifestError::at(&name, "", 0, format!("cannot read manifest: {error}"))
-        })?;
+        let bytes = input::read_bounded(path)
+            .map_err(|message| ManifestError::at(&name, "", 0, message))?;
         let text = String::from_utf8(bytes).map_err(|error| {
             let valid = error.utf8_error().valid_up_to();
             let prefix = String::from_utf8_lossy(&error.as_bytes()[..valid]);
@@ -461,6 +495,12 @@ impl Manifest {
                 ),
             )
         })?;
+        if text.len() as u64 > MAX_MANIFEST_BYTES {
+            let message = input::too_large(text.len() as u64);
+            return Err(ManifestError::at(name, text, 0, message));
+        }
+        input::check_structure(text)
+            .map_err(|(offset, message)| ManifestError::at(name, text, offset, message))?;
         let raw: raw::RawManifest = toml::from_str(text).map_err(|error| {
             let offset = error.span().map_or(0, |span| span.start);
             let message = error.message().trim().replace('\n', "; ");

@@ -9,10 +9,14 @@
 //!           ──► Report: outcomes, frames, regions and grants, pool counters
 //! ```
 //!
-//! Nothing runs until everything is ready: a module that cannot be read,
-//! compiled, linked or whose entry point is missing, a region that cannot
-//! be created, or a grant the registry refuses is a [`RunError`] before the
-//! first tenant starts.
+//! Nothing runs until everything is ready. What concerns the whole
+//! deployment (the engine, a region that cannot be created, a grant the
+//! registry refuses) is a [`RunError`] before the first tenant starts. What
+//! concerns one tenant (a module that cannot be read, compiled or linked, a
+//! start function that traps, a missing entry point) fails that tenant
+//! alone: it is reported as [`Outcome::Failed`] with the reason, the
+//! manifest's grants to it are not made, and the other tenants run (in a
+//! pipeline, those after it are skipped, as after any failure).
 //!
 //! Decisions, in the order a run meets them:
 //!
@@ -36,12 +40,16 @@
 //! * **Instances.** Each tenant has its own store with WASI preview 1 (argv
 //!   = the module's file name, then `args`; `env`; `dirs`; an empty stdin)
 //!   and the `waven` ABI; the instance is named after the tenant. Its entry
-//!   is `entry` or `_start` and must take no parameters. With fuel on (any
+//!   is `entry` or `_start` and must take no parameters. The store has the
+//!   runtime's default [`waven_runtime::StoreLimits`] (1,000,000 table
+//!   elements, 10,000 tables, memories and instances). With fuel on (any
 //!   tenant has `fuel`), a tenant without `fuel` gets unlimited fuel.
 //! * **Output.** Each tenant's stdout and stderr are cut into lines and
 //!   passed to [`Options::output`] line by line as they come, so that
 //!   concurrent tenants never interleave within a line; a last line without
-//!   a newline is passed on when the tenant ends.
+//!   a newline is passed on when the tenant ends. Lines are passed on as
+//!   the guest wrote them; [`print_prefixed`] escapes control characters
+//!   ([`escape_text`]) before they reach a terminal.
 //! * **Ends.** A tenant ends when its entry function returns (status 0),
 //!   calls `proc_exit`, or traps. Its memory is then released (regions it
 //!   shared keep their frames: they belong to the region). In a pipeline, a
@@ -50,6 +58,7 @@
 
 #![forbid(unsafe_code)]
 
+mod escape;
 mod output;
 mod report;
 mod setup;
@@ -59,6 +68,7 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
+pub use escape::{escape_bytes, escape_text};
 pub use output::{print_prefixed, LineSink, Stream, MAX_LINE};
 pub use report::{
     GrantInfo, MapEntry, Outcome, PoolReport, RegionInfo, Report, TenantReport, TrapReport,
@@ -109,12 +119,27 @@ impl Default for Options {
     }
 }
 
-/// Why a manifest could not be started. Nothing ran when this is returned.
+/// Why a manifest could not be started, or a tenant could not be prepared.
+/// When [`run`] returns it, nothing ran; [`RunError::Module`] and
+/// [`RunError::Instance`] it reports as the tenant's [`Outcome::Failed`]
+/// instead, and runs the other tenants.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The engine (its frame pool) could not be created.
+    /// The linker of WASI and the `waven` ABI could not be made.
     #[error("cannot create the engine: {0}")]
     Engine(waven_runtime::Error),
+    /// The engine could not be created as the manifest sets it up: the
+    /// host cannot reserve a frame pool of `frame_budget` bytes, or the
+    /// build does not support the `memory` backend.
+    #[error("cannot create the engine with the manifest's {key} ({value}): {error}")]
+    EngineSetting {
+        /// The manifest key: `frame_budget` or `memory`.
+        key: &'static str,
+        /// Its value.
+        value: String,
+        /// Why the engine could not be created.
+        error: waven_runtime::Error,
+    },
     /// A tenant's module could not be read, parsed or compiled.
     #[error("tenant `{tenant}`: module {}: {message}", path.display())]
     Module {
@@ -143,7 +168,9 @@ pub enum RunError {
         /// What went wrong.
         message: String,
     },
-    /// A tenant could not be instantiated or has no usable entry point.
+    /// A tenant could not be instantiated (its start function trapped, an
+    /// import is missing, a store limit was reached) or has no usable entry
+    /// point; or `order` names a tenant that is not declared.
     #[error("tenant `{tenant}`: {message}")]
     Instance {
         /// The tenant.
@@ -157,18 +184,24 @@ pub enum RunError {
 ///
 /// # Errors
 ///
-/// A [`RunError`] if the run could not start; once tenants run, whatever
-/// they do (trap, exit with an error, run out of fuel) is in the report.
+/// A [`RunError`] if the run could not start; a tenant that could not be
+/// prepared, and whatever tenants do once they run (trap, exit with an
+/// error, run out of fuel), is in the report.
 pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
     let mut setup = Setup::new(manifest)?;
     let linker = tenant::linker().map_err(RunError::Engine)?;
     let mut prepared = Vec::with_capacity(manifest.order.len());
     for name in &manifest.order {
         let spec = tenant_spec(manifest, name)?;
+        if let Some((measurement, error)) = setup.failed.get(name) {
+            let report = tenant::failed(spec, measurement.as_ref(), error);
+            prepared.push(Slot::Failed(Box::new(report)));
+            continue;
+        }
         let Some((module, measurement)) = setup.modules.get(name) else {
             return Err(missing(name));
         };
-        prepared.push(Prepared::new(
+        let tenant = Prepared::new(
             spec,
             &setup.engine,
             module,
@@ -176,7 +209,14 @@ pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
             &setup.platform,
             &linker,
             &options.output,
-        )?);
+        );
+        prepared.push(match tenant {
+            Ok(tenant) => Slot::Ready(Box::new(tenant)),
+            Err(error) => {
+                let report = tenant::failed(spec, Some(measurement), &error);
+                Slot::Failed(Box::new(report))
+            }
+        });
     }
     let phase = |phase| {
         if let Some(hook) = &options.phases {
@@ -214,6 +254,12 @@ pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
     })
 }
 
+/// A tenant of the run: ready to start, or failed before it could.
+enum Slot {
+    Ready(Box<Prepared>),
+    Failed(Box<TenantReport>),
+}
+
 fn tenant_spec<'m>(manifest: &'m Manifest, name: &str) -> Result<&'m TenantSpec, RunError> {
     manifest
         .tenants
@@ -239,7 +285,7 @@ fn missing(name: &str) -> RunError {
 /// one once guests execute; each thread waits again after sending its
 /// report, so that none exits before every guest has finished.
 fn run_parallel(
-    prepared: Vec<Prepared>,
+    prepared: Vec<Slot>,
     platform: &Platform,
     maps: bool,
     phase: &dyn Fn(Phase),
@@ -254,7 +300,14 @@ fn run_parallel(
         let (sender, receiver) = mpsc::channel();
         let (ready_sender, ready) = mpsc::channel();
         let mut threads = Vec::new();
-        for (index, tenant) in prepared.into_iter().enumerate() {
+        for (index, slot) in prepared.into_iter().enumerate() {
+            let tenant = match slot {
+                Slot::Ready(tenant) => tenant,
+                Slot::Failed(report) => {
+                    reports.push(Some(*report));
+                    continue;
+                }
+            };
             let base = tenant.report_base();
             let sender = sender.clone();
             let ready_sender = ready_sender.clone();
@@ -343,15 +396,16 @@ impl Gate {
     }
 }
 
-/// One tenant after another; the first that does not exit 0 stops the rest.
-fn run_pipeline(prepared: Vec<Prepared>, platform: &Platform, maps: bool) -> Vec<TenantReport> {
+/// One tenant after another; the first that does not exit 0 (or that
+/// failed before it could start) stops the rest.
+fn run_pipeline(prepared: Vec<Slot>, platform: &Platform, maps: bool) -> Vec<TenantReport> {
     let mut reports: Vec<TenantReport> = Vec::with_capacity(prepared.len());
-    for tenant in prepared {
+    for slot in prepared {
         let failed = reports.iter().any(|r| !r.outcome.is_success());
-        reports.push(if failed {
-            tenant.skip(platform)
-        } else {
-            tenant.run(platform, maps)
+        reports.push(match slot {
+            Slot::Failed(report) => *report,
+            Slot::Ready(tenant) if failed => tenant.skip(platform),
+            Slot::Ready(tenant) => tenant.run(platform, maps),
         });
     }
     reports

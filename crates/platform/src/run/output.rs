@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
+use super::escape::{escape_bytes, escape_text};
+
 /// Which of a tenant's streams a line was written to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,16 +32,21 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// A sink that prints every line as `[tenant] line`: stdout lines on the
 /// host's stdout and stderr lines on the host's stderr, or, with
 /// `all_to_stderr`, both on the host's stderr (to keep stdout free for a
-/// machine-readable report). Each line is written with one call under the
+/// machine-readable report). Control characters and bytes that are not
+/// UTF-8, in the line and the name, are escaped ([`super::escape_bytes`]):
+/// a guest must not be able to move the cursor, rewrite lines or clear
+/// the operator's terminal. Each line is written with one call under the
 /// stream's lock. Write errors (a closed pipe) are ignored: they must not
 /// stop the guests.
 pub fn print_prefixed(all_to_stderr: bool) -> LineSink {
     Arc::new(move |tenant: &str, stream: Stream, line: &[u8]| {
+        let line = escape_bytes(line);
+        let tenant = escape_text(tenant);
         let mut text = Vec::with_capacity(tenant.len() + line.len() + 4);
         text.push(b'[');
         text.extend_from_slice(tenant.as_bytes());
         text.extend_from_slice(b"] ");
-        text.extend_from_slice(line);
+        text.extend_from_slice(line.as_bytes());
         text.push(b'\n');
         if all_to_stderr || stream == Stream::Stderr {
             let _ = std::io::stderr().lock().write_all(&text);

@@ -8,6 +8,8 @@ use serde::Serialize;
 use waven_mmu::{FaultReason, MapRun, PageKind, PoolStats};
 use waven_runtime::{Trap, TrapKind};
 
+use super::escape::escape_text;
+
 /// The report of a whole run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -36,7 +38,8 @@ pub struct TenantReport {
     /// The module file.
     pub module: String,
     /// `sha256:` and the hex SHA-256 of the module file's bytes as stored
-    /// (for a `.wat` file: of the text).
+    /// (for a `.wat` file: of the text); empty if the file could not be
+    /// read.
     pub measurement: String,
     /// The export that was called.
     pub entry: String,
@@ -74,7 +77,10 @@ pub enum Outcome {
     Trapped(TrapReport),
     /// An earlier stage of a pipeline failed, so this tenant never started.
     Skipped,
-    /// The host could not run it to the end (its thread panicked).
+    /// It could not be prepared (its module could not be read, compiled or
+    /// instantiated, its start function trapped, its entry point is
+    /// missing), so it never started; or the host could not run it to the
+    /// end (its thread panicked). The other tenants ran.
     Failed {
         /// What went wrong.
         error: String,
@@ -104,12 +110,14 @@ impl Outcome {
 }
 
 impl fmt::Display for Outcome {
+    /// One line for a terminal: messages (which may quote a guest, as a
+    /// host function's trap does) have their control characters escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Exited { code } => write!(f, "exit {code}"),
-            Outcome::Trapped(trap) => write!(f, "trap: {}", trap.message),
+            Outcome::Trapped(trap) => write!(f, "trap: {}", escape_text(&trap.message)),
             Outcome::Skipped => f.write_str("skipped"),
-            Outcome::Failed { error } => write!(f, "failed: {error}"),
+            Outcome::Failed { error } => write!(f, "failed: {}", escape_text(error)),
         }
     }
 }
@@ -228,11 +236,12 @@ impl MapEntry {
 
 impl fmt::Display for MapEntry {
     /// The MMU's line (range, rights, kind with the region's id), then
-    /// the region's name for shared pages.
+    /// the region's name for shared pages, its control characters escaped
+    /// (a guest names the regions it shares).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.run)?;
+        write!(f, "{}", escape_text(&self.run.to_string()))?;
         match &self.region {
-            Some(name) => write!(f, " {name}"),
+            Some(name) => write!(f, " {}", escape_text(name)),
             None => Ok(()),
         }
     }

@@ -22,6 +22,10 @@ pub(crate) struct Setup {
     pub(crate) modules: HashMap<String, (Module, Measurement)>,
     /// The owner named in the manifest of each region it declares.
     pub(crate) region_owners: HashMap<String, String>,
+    /// Tenants whose module could not be read, compiled or registered: the
+    /// run reports them as failed and runs the others. The measurement is
+    /// there if the file could be read.
+    pub(crate) failed: HashMap<String, (Option<Measurement>, RunError)>,
     /// While set, the platform's policy allows every grant: the manifest's
     /// grants were checked against the policy by [`Manifest::load`], with
     /// the owner the manifest names (which the registry cannot know for
@@ -31,7 +35,10 @@ pub(crate) struct Setup {
 
 impl Setup {
     /// Creates the engine and the platform, compiles every module, creates
-    /// and fills the regions, and makes the grants.
+    /// and fills the regions, and makes the grants. A tenant whose module
+    /// cannot be loaded is recorded in `failed`; the manifest's grants to
+    /// it (and its access as a region's owner) are not made, since it
+    /// never runs.
     pub(crate) fn new(manifest: &Manifest) -> Result<Setup, RunError> {
         let EngineKind::Interp = manifest.engine;
         let config = Config {
@@ -43,7 +50,16 @@ impl Setup {
             fuel: manifest.tenants.iter().any(|t| t.fuel.is_some()),
             ..Config::default()
         };
-        let engine = Engine::new(config).map_err(RunError::Engine)?;
+        let memory = config.memory;
+        let engine = Engine::new(config).map_err(|error| {
+            let (key, value) = match (&error, memory) {
+                (waven_runtime::Error::Unsupported(_), MemoryBackend::Plain) => {
+                    ("memory", "\"plain\"".to_owned())
+                }
+                _ => ("frame_budget", format!("{} bytes", manifest.frame_budget)),
+            };
+            RunError::EngineSetting { key, value, error }
+        })?;
         let setup_phase = Arc::new(AtomicBool::new(true));
         let policy = manifest.policy.clone();
         let during_setup = Arc::clone(&setup_phase);
@@ -58,15 +74,19 @@ impl Setup {
             platform,
             modules: HashMap::new(),
             region_owners: HashMap::new(),
+            failed: HashMap::new(),
             setup_phase,
         };
         for tenant in &manifest.tenants {
-            setup.load_tenant(tenant)?;
+            setup.load_tenant(tenant);
         }
         for region in &manifest.regions {
             setup.create_region(region)?;
         }
         for grant in &manifest.grants {
+            if setup.failed.contains_key(&grant.grantee) {
+                continue;
+            }
             let rights = rights(grant.rights);
             // The registry knows the region by its owner's name.
             let owner = setup
@@ -94,9 +114,29 @@ impl Setup {
         Ok(setup)
     }
 
-    /// Reads, measures and compiles a tenant's module; registers its
-    /// instance.
-    fn load_tenant(&mut self, tenant: &TenantSpec) -> Result<(), RunError> {
+    /// Reads, measures and compiles a tenant's module and registers its
+    /// instance; or records in `failed` why it could not, with the
+    /// measurement if the file could be read.
+    fn load_tenant(&mut self, tenant: &TenantSpec) {
+        let mut measurement = None;
+        match self.compile(tenant, &mut measurement) {
+            Ok(loaded) => {
+                self.modules.insert(tenant.name.clone(), loaded);
+            }
+            Err(error) => {
+                self.failed
+                    .insert(tenant.name.clone(), (measurement, error));
+            }
+        }
+    }
+
+    /// The work of [`Setup::load_tenant`]; sets `measurement` as soon as
+    /// the file is read, for the report of a module that then fails.
+    fn compile(
+        &self,
+        tenant: &TenantSpec,
+        measurement: &mut Option<Measurement>,
+    ) -> Result<(Module, Measurement), RunError> {
         let module_error = |message: String| RunError::Module {
             tenant: tenant.name.clone(),
             path: tenant.module.clone(),
@@ -104,22 +144,21 @@ impl Setup {
         };
         let bytes = std::fs::read(&tenant.module)
             .map_err(|error| module_error(format!("cannot read: {error}")))?;
-        let measurement = measure(&bytes);
+        let measured = measure(&bytes);
+        *measurement = Some(measured);
         let wasm = wat::parse_bytes(&bytes).map_err(|mut error| {
             error.set_path(&tenant.module);
-            module_error(error.to_string())
+            module_error(one_line(&error.to_string()))
         })?;
         let module =
             Module::new(&self.engine, &wasm).map_err(|error| module_error(error.to_string()))?;
         self.platform
-            .add_instance(&tenant.name, &tenant.name, measurement, tenant.limits)
+            .add_instance(&tenant.name, &tenant.name, measured, tenant.limits)
             .map_err(|errno| RunError::Instance {
                 tenant: tenant.name.clone(),
                 message: format!("cannot register the instance: {}", errno_text(errno)),
             })?;
-        self.modules
-            .insert(tenant.name.clone(), (module, measurement));
-        Ok(())
+        Ok((module, measured))
     }
 
     /// Creates a region host-side, copies its contents file in, and gives
@@ -163,6 +202,17 @@ impl Setup {
     }
 }
 
+/// A text-format error on one line, for a report's row: the message and
+/// where (`PATH:LINE:COL`), without the snippet of source under it.
+fn one_line(error: &str) -> String {
+    let mut lines = error.lines();
+    let message = lines.next().unwrap_or_default();
+    match lines.find_map(|line| line.trim_start().strip_prefix("--> ")) {
+        Some(at) => format!("{message} (at {at})"),
+        None => message.to_owned(),
+    }
+}
+
 /// The MMU's rights for the manifest's.
 pub(crate) fn rights(spec: RightsSpec) -> Rights {
     match spec {
@@ -195,6 +245,14 @@ pub fn measurement_text(measurement: &Measurement) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_format_errors_fit_on_one_line() {
+        let mut error = wat::parse_str("nonsense").unwrap_err();
+        error.set_path("m.wat");
+        assert_eq!(one_line(&error.to_string()), "expected `(` (at m.wat:1:1)");
+        assert_eq!(one_line("plain"), "plain");
+    }
 
     #[test]
     fn measurements_are_sha256_in_manifest_syntax() {

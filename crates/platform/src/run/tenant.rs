@@ -46,8 +46,10 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    /// Builds the tenant's WASI context, instantiates its module, attaches
-    /// its address space to the platform and finds its entry function.
+    /// Builds the tenant's WASI context, instantiates its module (running
+    /// its start function), finds its entry function and attaches its
+    /// address space to the platform. On failure, what the guest wrote
+    /// until then is passed on, and nothing of the tenant is left attached.
     pub(crate) fn new(
         spec: &TenantSpec,
         engine: &Engine,
@@ -57,14 +59,44 @@ impl Prepared {
         linker: &Linker<Host>,
         sink: &LineSink,
     ) -> Result<Prepared, RunError> {
-        let error = |message: String| RunError::Instance {
-            tenant: spec.name.clone(),
-            message,
-        };
         let lines = [
             LineBuffer::new(&spec.name, Stream::Stdout, Arc::clone(sink)),
             LineBuffer::new(&spec.name, Stream::Stderr, Arc::clone(sink)),
         ];
+        let prepared = Prepared::instantiate(
+            spec,
+            engine,
+            module,
+            measurement,
+            platform,
+            linker,
+            lines.clone(),
+        );
+        match prepared {
+            Ok(prepared) => Ok(prepared),
+            Err(error) => {
+                // A start function that trapped may have printed why.
+                for lines in &lines {
+                    lines.finish();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn instantiate(
+        spec: &TenantSpec,
+        engine: &Engine,
+        module: &Module,
+        measurement: Measurement,
+        platform: &Platform,
+        linker: &Linker<Host>,
+        lines: [Arc<LineBuffer>; 2],
+    ) -> Result<Prepared, RunError> {
+        let error = |message: String| RunError::Instance {
+            tenant: spec.name.clone(),
+            message,
+        };
         // argv[0] is the module's file name, as `waven run` passes it.
         let program = spec.module.file_name().map_or_else(
             || spec.module.display().to_string(),
@@ -94,13 +126,6 @@ impl Prepared {
         let instance = linker
             .instantiate(&mut store, module)
             .map_err(|e| error(format!("cannot instantiate: {e}")))?;
-        let memory = instance.memory(&store);
-        let space = memory.and_then(|memory| memory.address_space(&store));
-        if let Some(space) = &space {
-            platform
-                .attach_space(&spec.name, space.clone())
-                .map_err(|e| error(format!("cannot attach its memory: {e}")))?;
-        }
         let entry_name = spec.entry.clone().unwrap_or_else(|| "_start".to_owned());
         let entry = instance
             .get_func(&store, &entry_name)
@@ -108,6 +133,15 @@ impl Prepared {
         if !entry.ty(&store).params().is_empty() {
             let message = format!("the entry function `{entry_name}` must take no parameters");
             return Err(error(message));
+        }
+        // Attached last, so that a tenant that fails leaves no memory with
+        // the platform.
+        let memory = instance.memory(&store);
+        let space = memory.and_then(|memory| memory.address_space(&store));
+        if let Some(space) = &space {
+            platform
+                .attach_space(&spec.name, space.clone())
+                .map_err(|e| error(format!("cannot attach its memory: {e}")))?;
         }
         Ok(Prepared {
             name: spec.name.clone(),
@@ -186,17 +220,9 @@ impl Prepared {
     /// says skipped).
     pub(crate) fn report_base(&self) -> TenantReport {
         TenantReport {
-            name: self.name.clone(),
-            module: self.module_path.clone(),
             measurement: measurement_text(&self.measurement),
             entry: self.entry_name.clone(),
-            outcome: Outcome::Skipped,
-            wall_ms: 0.0,
-            memory_bytes: 0,
-            resident_pages: None,
-            fuel_used: None,
-            results: Vec::new(),
-            memory_map: None,
+            ..base(&self.name, self.module_path.clone(), Outcome::Skipped)
         }
     }
 
@@ -212,6 +238,50 @@ impl Prepared {
                 let _ = platform.attach_space(&self.name, empty);
             }
         }
+    }
+}
+
+/// The report of a tenant that could not be prepared (its module could not
+/// be loaded, it could not be instantiated, or its start function trapped):
+/// failed, with why.
+pub(crate) fn failed(
+    spec: &TenantSpec,
+    measurement: Option<&Measurement>,
+    error: &RunError,
+) -> TenantReport {
+    // The report is the tenant's already: its name need not be repeated.
+    let error = match error {
+        RunError::Module { path, message, .. } => {
+            format!("module {}: {message}", path.display())
+        }
+        RunError::Instance { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    TenantReport {
+        measurement: measurement.map(measurement_text).unwrap_or_default(),
+        entry: spec.entry.clone().unwrap_or_else(|| "_start".to_owned()),
+        ..base(
+            &spec.name,
+            spec.module.display().to_string(),
+            Outcome::Failed { error },
+        )
+    }
+}
+
+/// A report of a tenant that did not run: no time, memory or results.
+fn base(name: &str, module: String, outcome: Outcome) -> TenantReport {
+    TenantReport {
+        name: name.to_owned(),
+        module,
+        measurement: String::new(),
+        entry: String::new(),
+        outcome,
+        wall_ms: 0.0,
+        memory_bytes: 0,
+        resident_pages: None,
+        fuel_used: None,
+        results: Vec::new(),
+        memory_map: None,
     }
 }
 

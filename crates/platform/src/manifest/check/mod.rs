@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::raw::{RawManifest, RawPolicy, RawSize, RawTenant};
 use super::{
     line_column, parse_size, EngineKind, Manifest, MemoryKind, Policy, PolicyRule, RightsSpec,
-    RunMode, DEFAULT_FRAME_BUDGET, HOST, PAGE_SIZE,
+    RunMode, DEFAULT_FRAME_BUDGET, HOST, MAX_FRAME_BUDGET, PAGE_SIZE,
 };
 
 mod limits;
@@ -147,11 +147,24 @@ impl Checker<'_> {
         self.page_multiple("frame_budget", value)
     }
 
-    /// A size that must be a positive multiple of the page size.
+    /// A size that must be a positive multiple of the page size, at most
+    /// [`MAX_FRAME_BUDGET`] and addressable on this host.
     fn page_multiple(&mut self, what: &str, value: &Spanned<RawSize>) -> Option<u64> {
         let bytes = self.size(what, value)?;
         if bytes == 0 {
             self.error(value.span(), format!("{what} must be greater than 0"));
+            return None;
+        }
+        if bytes > MAX_FRAME_BUDGET {
+            let message = format!(
+                "{what} {bytes} is more than the limit of {MAX_FRAME_BUDGET} bytes (64 GiB)"
+            );
+            self.error(value.span(), message);
+            return None;
+        }
+        if usize::try_from(bytes).is_err() {
+            let message = format!("{what} {bytes} is more than this host can address");
+            self.error(value.span(), message);
             return None;
         }
         if bytes % PAGE_SIZE != 0 {
