@@ -133,7 +133,8 @@ fn a_failing_tenant_fails_alone() {
     // A grant to a tenant that never runs does not stop the others.
     manifest.push_str(
         "[[region]]\nname = \"data\"\nowner = \"host\"\nsize = 4096\nmax_rights = \"r\"\n\n\
-         [[grant]]\nregion = \"data\"\ngrantee = \"garbage\"\nrights = \"r\"\n",
+         [[grant]]\nregion = \"data\"\ngrantee = \"garbage\"\nrights = \"r\"\n\n\
+         [policy]\ndefault = \"allow\"\n",
     );
     let path = deployment(&dir, &files, &manifest);
 

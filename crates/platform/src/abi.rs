@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use waven_mmu::{AddressSpace, Errno, PageKind, Rights, PAGE_SIZE};
-use waven_runtime::{Caller, Error, FuncType, Linker, Trap, Val, ValType};
+use waven_runtime::{Caller, Error, FuncType, Linker, Trap, TrapKind, Val, ValType};
 
 use crate::futex::{FutexKey, WaitOutcome, Waiter};
 use crate::limits::TenantLimits;
@@ -190,6 +190,11 @@ fn define<T: 'static>(
             Ok(value) => value,
             Err(errno) => -(errno.0 as i32),
         };
+        // A deadline or shutdown that ended a blocking call (`wait`) stops
+        // the guest instead of returning.
+        if caller.interrupt_handle().is_interrupted() {
+            return Err(Trap::from(TrapKind::Interrupted));
+        }
         results[0] = Val::I32(value);
         Ok::<(), Trap>(())
     })
@@ -365,10 +370,12 @@ pub fn add_to_linker<T: 'static>(
             let still_expected =
                 || space.read::<4>(addr).map(u32::from_le_bytes).ok() == Some(expected);
             let timeout = u64::try_from(timeout).ok().map(Duration::from_nanos);
-            let outcome = platform
-                .shared
-                .futex
-                .wait(key, &waiter, still_expected, timeout)?;
+            let interrupt = caller.interrupt_handle().clone();
+            let outcome =
+                platform
+                    .shared
+                    .futex
+                    .wait(key, &waiter, still_expected, timeout, &interrupt)?;
             Ok(outcome as i32)
         },
     )?;

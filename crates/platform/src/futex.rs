@@ -16,6 +16,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use waven_mmu::{Errno, SpaceId};
+use waven_runtime::InterruptHandle;
 
 /// Where an `i32` lives, as far as `wait` and `notify` are concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,6 +27,10 @@ pub(crate) enum FutexKey {
     /// In memory only this space reaches: the space and the address.
     Private(SpaceId, u64),
 }
+
+/// How often a waiter looks at its store's interrupt handle (deadline or
+/// shutdown).
+const INTERRUPT_POLL: Duration = Duration::from_millis(20);
 
 /// What `wait` returns (the ABI's values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +85,7 @@ impl Futex {
         waiter: &Waiter<'_>,
         still_expected: impl FnOnce() -> bool,
         timeout: Option<Duration>,
+        interrupt: &InterruptHandle,
     ) -> Result<WaitOutcome, Errno> {
         let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
         if !still_expected() {
@@ -92,7 +98,7 @@ impl Futex {
         queues
             .per_tenant
             .insert(waiter.tenant.to_owned(), waiting + 1);
-        let outcome = Self::sleep(&self.wakeup, queues, key, timeout);
+        let outcome = Self::sleep(&self.wakeup, queues, key, timeout, interrupt);
         let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
         match queues.per_tenant.get_mut(waiter.tenant) {
             Some(n) if *n > 1 => *n -= 1,
@@ -103,13 +109,15 @@ impl Futex {
         Ok(outcome)
     }
 
-    /// Queues a ticket on `key` and sleeps until it is woken or `timeout`
-    /// passes.
+    /// Queues a ticket on `key` and sleeps until it is woken, `timeout`
+    /// passes or the store is interrupted (then `TimedOut`: the caller
+    /// traps). An interrupt is noticed within [`INTERRUPT_POLL`].
     fn sleep(
         wakeup: &Condvar,
         mut queues: std::sync::MutexGuard<'_, Queues>,
         key: FutexKey,
         timeout: Option<Duration>,
+        interrupt: &InterruptHandle,
     ) -> WaitOutcome {
         let queue = queues.by_key.entry(key).or_default();
         let ticket = queue.next_ticket;
@@ -126,26 +134,17 @@ impl Futex {
                 Self::drop_if_empty(&mut queues, key);
                 return WaitOutcome::Woken;
             }
-            let left = match deadline {
-                None => None,
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => {
-                        queue.waiting.retain(|&t| t != ticket);
-                        Self::drop_if_empty(&mut queues, key);
-                        return WaitOutcome::TimedOut;
-                    }
-                },
-            };
-            queues = match left {
-                None => wakeup.wait(queues).unwrap_or_else(PoisonError::into_inner),
-                Some(left) => {
-                    wakeup
-                        .wait_timeout(queues, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
+            let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) || interrupt.is_interrupted() {
+                queue.waiting.retain(|&t| t != ticket);
+                Self::drop_if_empty(&mut queues, key);
+                return WaitOutcome::TimedOut;
+            }
+            let slice = left.map_or(INTERRUPT_POLL, |left| left.min(INTERRUPT_POLL));
+            queues = wakeup
+                .wait_timeout(queues, slice)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 
