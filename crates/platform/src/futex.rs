@@ -185,6 +185,9 @@ mod tests {
         limit: 8,
     };
 
+    static NEVER: std::sync::LazyLock<InterruptHandle> =
+        std::sync::LazyLock::new(InterruptHandle::new);
+
     fn key(n: u64) -> FutexKey {
         FutexKey::Frame(n)
     }
@@ -193,17 +196,40 @@ mod tests {
     fn a_changed_value_does_not_wait_and_a_timeout_ends_the_wait() {
         let futex = Futex::default();
         assert_eq!(
-            futex.wait(key(1), &ANY, || false, None),
+            futex.wait(key(1), &ANY, || false, None, &NEVER),
             Ok(WaitOutcome::NotEqual)
         );
-        let outcome = futex.wait(key(1), &ANY, || true, Some(Duration::from_millis(10)));
+        let outcome = futex.wait(
+            key(1),
+            &ANY,
+            || true,
+            Some(Duration::from_millis(10)),
+            &NEVER,
+        );
         assert_eq!(outcome, Ok(WaitOutcome::TimedOut));
         assert_eq!(futex.notify(key(1), 1), 0, "the timed-out waiter is gone");
         let none = Waiter {
             tenant: "t",
             limit: 0,
         };
-        assert_eq!(futex.wait(key(1), &none, || true, None), Err(Errno::ENOMEM));
+        assert_eq!(
+            futex.wait(key(1), &none, || true, None, &NEVER),
+            Err(Errno::ENOMEM)
+        );
+    }
+
+    #[test]
+    fn an_interrupt_ends_an_endless_wait() {
+        let futex = Arc::new(Futex::default());
+        let interrupt = InterruptHandle::new();
+        let waiter = {
+            let (futex, interrupt) = (futex.clone(), interrupt.clone());
+            std::thread::spawn(move || futex.wait(key(3), &ANY, || true, None, &interrupt))
+        };
+        std::thread::sleep(Duration::from_millis(30));
+        interrupt.interrupt();
+        assert_eq!(waiter.join().unwrap(), Ok(WaitOutcome::TimedOut));
+        assert_eq!(futex.notify(key(3), 1), 0, "the interrupted waiter is gone");
     }
 
     #[test]
@@ -213,7 +239,8 @@ mod tests {
             .map(|_| {
                 let futex = futex.clone();
                 std::thread::spawn(move || {
-                    futex.wait(key(7), &ANY, || true, Some(Duration::from_secs(10)))
+                    let never = InterruptHandle::new();
+                    futex.wait(key(7), &ANY, || true, Some(Duration::from_secs(10)), &never)
                 })
             })
             .collect();

@@ -34,6 +34,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use waven_mmu::{AddressSpace, Errno, FramePool, Region, Rights};
+use waven_runtime::InterruptHandle;
 
 use crate::futex::Futex;
 use crate::limits::TenantLimits;
@@ -153,6 +154,8 @@ struct InstanceRecord {
     tenant: String,
     measurement: Measurement,
     space: Option<AddressSpace>,
+    /// What stops the instance's store (deadline, shutdown).
+    interrupt: Option<InterruptHandle>,
 }
 
 /// A tenant's limits and what it uses of the registry's.
@@ -265,6 +268,7 @@ impl Platform {
                 tenant: tenant.to_string(),
                 measurement,
                 space: None,
+                interrupt: None,
             },
         );
         state
@@ -297,6 +301,42 @@ impl Platform {
         let record = state.instances.get_mut(name).ok_or(Errno::ENOENT)?;
         record.space = Some(space);
         Ok(())
+    }
+
+    /// Records the handle that stops an instance's store, so that the host
+    /// can [`stop`](Platform::stop) it.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` for an unknown instance.
+    pub fn attach_interrupt(&self, name: &str, interrupt: InterruptHandle) -> Result<(), Errno> {
+        let mut state = self.lock();
+        let record = state.instances.get_mut(name).ok_or(Errno::ENOENT)?;
+        record.interrupt = Some(interrupt);
+        Ok(())
+    }
+
+    /// Stops an instance, running or blocked in a host call (`wait`,
+    /// `poll_oneoff`): its code traps with "interrupted" at its next
+    /// safepoint and its blocking calls return.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` for an unknown instance or one without a recorded handle.
+    pub fn stop(&self, name: &str) -> Result<(), Errno> {
+        let state = self.lock();
+        let record = state.instances.get(name).ok_or(Errno::ENOENT)?;
+        record.interrupt.as_ref().ok_or(Errno::ENOENT)?.interrupt();
+        Ok(())
+    }
+
+    /// Stops every instance that has a recorded handle (shutdown).
+    pub fn stop_all(&self) {
+        for record in self.lock().instances.values() {
+            if let Some(interrupt) = &record.interrupt {
+                interrupt.interrupt();
+            }
+        }
     }
 
     /// Makes a host-owned region `host/name` of `size` bytes of zeros.

@@ -68,6 +68,8 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
+use waven_runtime::Watchdog;
+
 pub use escape::{escape_bytes, escape_text};
 pub use output::{print_prefixed, LineSink, Stream, MAX_LINE};
 pub use report::{
@@ -190,6 +192,13 @@ pub enum RunError {
 pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
     let mut setup = Setup::new(manifest)?;
     let linker = tenant::linker().map_err(RunError::Engine)?;
+    // Interrupts tenants at their deadlines; made before any guest runs,
+    // like every thread of a run.
+    let watchdog = Watchdog::start().map_err(|error| {
+        RunError::Engine(waven_runtime::Error::Limit(format!(
+            "cannot start the deadline thread: {error}"
+        )))
+    })?;
     let mut prepared = Vec::with_capacity(manifest.order.len());
     for name in &manifest.order {
         let spec = tenant_spec(manifest, name)?;
@@ -209,6 +218,7 @@ pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
             &setup.platform,
             &linker,
             &options.output,
+            &watchdog,
         );
         prepared.push(match tenant {
             Ok(tenant) => Slot::Ready(Box::new(tenant)),

@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use waven_mmu::{AddressSpace, MemoryLimits, PageKind, RegionId};
-use waven_runtime::{Engine, Func, Linker, Memory, Module, Store, Val};
+use waven_mmu::{AddressSpace, MemoryLimits, MemoryQuota, PageKind, RegionId};
+use waven_runtime::{Engine, Func, Linker, Memory, Module, Store, StoreLimits, Val, Watchdog};
 use waven_wasi::{Input, WasiCtx, WasiCtxBuilder};
 
 use super::output::{LineBuffer, LineSink, Stream};
@@ -38,6 +38,8 @@ pub(crate) struct Prepared {
     measurement: Measurement,
     entry_name: String,
     fuel: Option<u64>,
+    /// The wall-clock limit of the entry call (`limits.timeout`).
+    timeout: Option<Duration>,
     store: Store<Host>,
     entry: Func,
     memory: Option<Memory>,
@@ -58,6 +60,7 @@ impl Prepared {
         platform: &Platform,
         linker: &Linker<Host>,
         sink: &LineSink,
+        watchdog: &Watchdog,
     ) -> Result<Prepared, RunError> {
         let lines = [
             LineBuffer::new(&spec.name, Stream::Stdout, Arc::clone(sink)),
@@ -71,6 +74,7 @@ impl Prepared {
             platform,
             linker,
             lines.clone(),
+            watchdog,
         );
         match prepared {
             Ok(prepared) => Ok(prepared),
@@ -92,6 +96,7 @@ impl Prepared {
         platform: &Platform,
         linker: &Linker<Host>,
         lines: [Arc<LineBuffer>; 2],
+        watchdog: &Watchdog,
     ) -> Result<Prepared, RunError> {
         let error = |message: String| RunError::Instance {
             tenant: spec.name.clone(),
@@ -102,7 +107,9 @@ impl Prepared {
             || spec.module.display().to_string(),
             |name| name.to_string_lossy().into_owned(),
         );
+        let limits = &spec.limits;
         let mut builder = WasiCtxBuilder::new()
+            .max_fds(limits.wasi_fds)
             .args(std::iter::once(program).chain(spec.args.iter().cloned()))
             .stdin(Input::Empty)
             .stdout(lines[0].output())
@@ -123,6 +130,23 @@ impl Prepared {
         if store.engine().config().fuel {
             store.set_fuel(spec.fuel.unwrap_or(u64::MAX));
         }
+        store.set_limits(StoreLimits {
+            table_elements: limits.table_elements,
+            ..StoreLimits::default()
+        });
+        if let Some(bytes) = limits.memory {
+            store.set_memory_quota(MemoryQuota::new(bytes));
+        }
+        // The deadline covers the start function too; the entry call gets
+        // the whole timeout again when it begins (Prepared::run).
+        let interrupt = store.interrupt_handle().clone();
+        if let Some(timeout) = limits.timeout {
+            interrupt.set_deadline(Instant::now() + timeout);
+            watchdog.watch(&interrupt);
+        }
+        platform
+            .attach_interrupt(&spec.name, interrupt)
+            .map_err(|e| error(format!("cannot register its interrupt handle: {e}")))?;
         let instance = linker
             .instantiate(&mut store, module)
             .map_err(|e| error(format!("cannot instantiate: {e}")))?;
@@ -149,6 +173,7 @@ impl Prepared {
             measurement,
             entry_name,
             fuel: spec.fuel,
+            timeout: limits.timeout,
             store,
             entry,
             memory,
@@ -163,6 +188,12 @@ impl Prepared {
         let ty = self.entry.ty(&self.store);
         let mut results: Vec<Val> = ty.results().iter().map(|&t| Val::default_for(t)).collect();
         let started = Instant::now();
+        if let Some(timeout) = self.timeout {
+            // Only extended: the watchdog already watches this handle.
+            self.store
+                .interrupt_handle()
+                .set_deadline(started + timeout);
+        }
         let result = self.entry.call(&mut self.store, &[], &mut results);
         let wall_ms = started.elapsed().as_secs_f64() * 1e3;
         for lines in &self.lines {
