@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use waven_runtime::{
-    Config, Engine, Error, Linker, MemoryBackend, Module, Store, Trap, TrapKind, Val,
+    Config, Engine, Error, Linker, MemoryBackend, Module, Store, Trap, TrapKind, Val, Watchdog,
 };
 use waven_wasi::{WasiCtx, WasiCtxBuilder};
 
@@ -75,6 +75,11 @@ pub struct RunArgs {
     /// budget).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     frame_budget: u64,
+    /// A wasmtime-style option, as KEY=VALUE (repeatable): `timeout=`
+    /// DURATION (wall clock, e.g. `10s`, `500ms`: stops a loop and a
+    /// blocked host call alike), `fuel=N`, `max-memory-size=BYTES`.
+    #[arg(short = 'W', value_name = "KEY=VALUE")]
+    wasm_options: Vec<String>,
     /// Bytes of host heap (tables, stacks, the module) reserved at start-up
     /// in the enclave profile; ignored by other builds.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_HOST_HEAP)]
@@ -128,9 +133,51 @@ fn wasi_context(args: &RunArgs) -> Result<WasiCtx> {
     Ok(builder.build())
 }
 
+/// What the `-W` options say.
+#[derive(Default)]
+struct WasmOptions {
+    timeout: Option<std::time::Duration>,
+    fuel: Option<u64>,
+    max_memory_size: Option<u64>,
+}
+
+/// Parses `-W KEY=VALUE` options; an unknown key is an error.
+fn wasm_options(options: &[String]) -> Result<WasmOptions> {
+    let mut parsed = WasmOptions::default();
+    for option in options {
+        let (key, value) = option
+            .split_once('=')
+            .ok_or_else(|| anyhow!("-W {option:?}: expected KEY=VALUE"))?;
+        let number = || {
+            value
+                .parse::<u64>()
+                .map_err(|_| anyhow!("-W {key}: {value:?} is not a number"))
+        };
+        match key {
+            "timeout" => {
+                let duration = waven_platform::limits::parse_duration(value)
+                    .map_err(|error| anyhow!("-W timeout: {error}"))?;
+                parsed.timeout = Some(duration);
+            }
+            "fuel" => parsed.fuel = Some(number()?),
+            "max-memory-size" => parsed.max_memory_size = Some(number()?),
+            _ => bail!("-W {key}: unknown option (known: timeout, fuel, max-memory-size)"),
+        }
+    }
+    Ok(parsed)
+}
+
 /// Runs `waven run`; returns the process exit status.
-pub fn run(args: RunArgs) -> Result<ExitCode> {
+pub fn run(mut args: RunArgs) -> Result<ExitCode> {
     let EngineKind::Interp = args.engine;
+    let options = wasm_options(&args.wasm_options)?;
+    args.fuel = options.fuel.or(args.fuel);
+    args.max_memory = options.max_memory_size.or(args.max_memory);
+    // Made before the guest starts, like every thread of a run.
+    let watchdog = match options.timeout {
+        Some(_) => Some(Watchdog::start().context("cannot start the deadline thread")?),
+        None => None,
+    };
     let config = Config {
         memory: match args.memory {
             MemoryKind::Virtual => MemoryBackend::Virtual,
@@ -149,6 +196,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let mut store = Store::new(&engine, Host { wasi });
     if let Some(fuel) = args.fuel {
         store.set_fuel(fuel);
+    }
+    if let (Some(timeout), Some(watchdog)) = (options.timeout, &watchdog) {
+        let interrupt = store.interrupt_handle();
+        interrupt.set_deadline(std::time::Instant::now() + timeout);
+        watchdog.watch(interrupt);
     }
     let mut linker = Linker::new();
     waven_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;

@@ -198,3 +198,57 @@ fn max_memory_limits_the_guests_memory() {
     ]);
     assert!(out.status.success());
 }
+
+/// A program that never ends on its own: a loop, or `poll_oneoff` on a
+/// clock with the longest timeout.
+const ENDLESS: &str = r#"
+(module
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory 1)
+  (func (export "spin") (loop (br 0)))
+  (func (export "sleep") (result i32)
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const -1))
+    (call $poll (i32.const 0) (i32.const 256) (i32.const 1) (i32.const 512))))
+"#;
+
+#[test]
+fn a_timeout_stops_a_loop_and_a_blocked_call() {
+    let path = temp_file("timeout", "endless.wat", ENDLESS.as_bytes());
+    let path = path.to_str().unwrap();
+    for backend in BACKENDS {
+        for func in ["spin", "sleep"] {
+            let started = std::time::Instant::now();
+            let out = waven(&[
+                "run",
+                "--memory",
+                backend,
+                "-W",
+                "timeout=200ms",
+                "--invoke",
+                func,
+                path,
+            ]);
+            let took = started.elapsed();
+            assert_eq!(out.status.code(), Some(134), "{func} [{backend}]");
+            let stderr = text(&out.stderr);
+            assert!(stderr.contains("trap: interrupted"), "{func}: {stderr}");
+            assert!(took >= std::time::Duration::from_millis(190), "{took:?}");
+            assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+        }
+    }
+    let out = waven(&["run", "-W", "timeout=soon", path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("-W timeout"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = waven(&["run", "-W", "colour=blue", path]);
+    assert!(
+        text(&out.stderr).contains("unknown option"),
+        "{}",
+        text(&out.stderr)
+    );
+}
