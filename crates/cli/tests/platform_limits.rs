@@ -162,8 +162,9 @@ const GROWER: &str = r#"(module
 #[test]
 fn a_quota_makes_grow_fail_and_a_hog_cannot_make_a_victim_fault() {
     // 64 Wasm pages of frames. The hog has no quota and takes everything
-    // left; the victim's quota is 8 Wasm pages. Whatever the order, every
-    // store succeeds: the victim grows to its quota or until the pool is
+    // left; the victim's quota is 8 Wasm pages. Both keep their memory for
+    // half a second after growing. Whatever the order, every store
+    // succeeds: the victim grows to its quota or until the pool is
     // promised away, and memory.grow tells it so.
     let mut manifest = String::from("frame_budget = \"4MiB\"\nrun = \"parallel\"\n\n");
     manifest.push_str(&tenant_table("hog", "grower.wat", "hold", ""));

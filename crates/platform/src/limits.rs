@@ -66,7 +66,7 @@ pub const DEFAULT_WAITERS: usize = 64;
 /// [`TenantLimits::wasi_fds`] by default.
 pub const DEFAULT_WASI_FDS: usize = 1024;
 /// [`TenantLimits::table_elements`] by default.
-pub const DEFAULT_TABLE_ELEMENTS: u64 = 100_000;
+pub const DEFAULT_TABLE_ELEMENTS: u64 = waven_runtime::StoreLimits::DEFAULT_TABLE_ELEMENTS;
 
 impl Default for TenantLimits {
     fn default() -> TenantLimits {

@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn prepare_writes_gives_frames_to_all_ranges_or_none() {
         // Three frames; the space's 16 pages are zero pages.
-        let pool = FramePool::new(3 * PAGE_SIZE as u64).unwrap();
+        let pool = FramePool::new_overcommitted(3 * PAGE_SIZE as u64).unwrap();
         let space = AddressSpace::new(&pool, MemoryLimits::new(1, Some(1))).unwrap();
         let page = PAGE_SIZE as u64;
         // Four pages asked for: nothing is allocated, nothing changes.

@@ -59,7 +59,7 @@
 //! regions = 256                 # regions it owns [256]
 //! waiters = 64                  # threads blocked in `wait` at once [64]
 //! wasi_fds = 1024               # open WASI file descriptors [1024]
-//! table_elements = 100000       # elements of any one table [100000]
+//! table_elements = 1000000      # elements of all its tables [1000000]
 //! memory = "64MiB"              # memory quota, a size as frame_budget
 //!                               # [none: the frame budget]
 //! timeout = "30s"               # wall-clock deadline: an integer with
