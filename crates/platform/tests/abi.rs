@@ -102,11 +102,14 @@ impl Guest {
 }
 
 fn setup() -> (Engine, Platform, Module) {
-    let engine = Engine::new(Config {
+    setup_with(Config {
         frame_budget: 64 << 20,
         ..Config::default()
     })
-    .unwrap();
+}
+
+fn setup_with(config: Config) -> (Engine, Platform, Module) {
+    let engine = Engine::new(config).unwrap();
     let platform = Platform::new(engine.frame_pool(), Box::new(|_, _| true));
     let module = Module::new(&engine, &wat::parse_str(guest_wat()).unwrap()).unwrap();
     (engine, platform, module)
@@ -378,7 +381,13 @@ fn big_guest_wat(pages: u32) -> String {
 
 #[test]
 fn map_returns_addresses_at_and_above_2_gib_as_success() {
-    let (engine, platform, module) = setup();
+    // Memories of 2 GiB in a 64 MiB pool: only an overcommitting pool
+    // lets them exist without promising their frames.
+    let (engine, platform, module) = setup_with(Config {
+        frame_budget: 64 << 20,
+        overcommit: true,
+        ..Config::default()
+    });
     let mut provider = Guest::new(&engine, &platform, "provider", &module);
     provider
         .call("store", &[Val::I32(0x1000), Val::I32(4321)])

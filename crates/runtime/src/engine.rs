@@ -44,7 +44,8 @@ pub struct Config {
     /// then never fails for lack of frames, and a write that finds no
     /// frame left traps instead. Off by default: every page a memory may
     /// write is reserved when it grows, so a tenant within its quota never
-    /// faults for lack of frames. Always off in the enclave profile.
+    /// faults for lack of frames. Manifests and `waven run` never turn it
+    /// on; it is for embedders (and tests) that prefer density.
     pub overcommit: bool,
 }
 
@@ -127,7 +128,5 @@ fn enclave_config(mut config: Config) -> Result<Config, Error> {
     }
     let budget = config.frame_budget;
     config.max_memory_bytes = Some(config.max_memory_bytes.map_or(budget, |m| m.min(budget)));
-    // No guest may fault for lack of frames inside an enclave.
-    config.overcommit = false;
     Ok(config)
 }

@@ -312,6 +312,8 @@ fn no_argument_combination_panics() {
 /// A guest whose frame pool has three frames left once its first page
 /// (argument scratch space) is written: its other pages are zero pages
 /// until written, so writes beyond three fresh pages run out of frames.
+/// Only an overcommitting pool can run out under a guest: a strict one
+/// promises every frame a memory may write when it grows.
 /// The enclave profile caps a memory at the frame budget, so there the
 /// budget holds the guest's two Wasm pages and another space takes all
 /// but four of its frames. The frames stay taken while the returned
@@ -325,6 +327,7 @@ fn starved_guest(ctx: waven_wasi::WasiCtx) -> (Guest, waven_mmu::AddressSpace) {
     let engine = waven_runtime::Engine::new(waven_runtime::Config {
         memory: MemoryBackend::Virtual,
         frame_budget: guest_pages * 4096,
+        overcommit: true,
         ..waven_runtime::Config::default()
     })
     .unwrap();

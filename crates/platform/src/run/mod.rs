@@ -80,7 +80,7 @@ pub use setup::{measure, measurement_text};
 use crate::manifest::{Manifest, MemoryKind, RunMode, TenantSpec};
 use crate::registry::Platform;
 use setup::Setup;
-use tenant::Prepared;
+use tenant::{Prepared, RunContext};
 
 /// A point in a run that a host may want to see (for example to check,
 /// with `strace`, that guests run without the process mapping memory).
@@ -210,16 +210,14 @@ pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
         let Some((module, measurement)) = setup.modules.get(name) else {
             return Err(missing(name));
         };
-        let tenant = Prepared::new(
-            spec,
-            &setup.engine,
-            module,
-            *measurement,
-            &setup.platform,
-            &linker,
-            &options.output,
-            &watchdog,
-        );
+        let context = RunContext {
+            engine: &setup.engine,
+            platform: &setup.platform,
+            linker: &linker,
+            sink: &options.output,
+            watchdog: &watchdog,
+        };
+        let tenant = Prepared::new(spec, module, *measurement, &context);
         prepared.push(match tenant {
             Ok(tenant) => Slot::Ready(Box::new(tenant)),
             Err(error) => {

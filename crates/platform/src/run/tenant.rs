@@ -47,6 +47,17 @@ pub(crate) struct Prepared {
     lines: [Arc<LineBuffer>; 2],
 }
 
+/// What every tenant of a run is prepared with.
+pub(crate) struct RunContext<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) platform: &'a Platform,
+    pub(crate) linker: &'a Linker<Host>,
+    /// Where tenants' output lines go.
+    pub(crate) sink: &'a LineSink,
+    /// Interrupts tenants at their deadlines.
+    pub(crate) watchdog: &'a Watchdog,
+}
+
 impl Prepared {
     /// Builds the tenant's WASI context, instantiates its module (running
     /// its start function), finds its entry function and attaches its
@@ -54,28 +65,15 @@ impl Prepared {
     /// until then is passed on, and nothing of the tenant is left attached.
     pub(crate) fn new(
         spec: &TenantSpec,
-        engine: &Engine,
         module: &Module,
         measurement: Measurement,
-        platform: &Platform,
-        linker: &Linker<Host>,
-        sink: &LineSink,
-        watchdog: &Watchdog,
+        context: &RunContext<'_>,
     ) -> Result<Prepared, RunError> {
         let lines = [
-            LineBuffer::new(&spec.name, Stream::Stdout, Arc::clone(sink)),
-            LineBuffer::new(&spec.name, Stream::Stderr, Arc::clone(sink)),
+            LineBuffer::new(&spec.name, Stream::Stdout, Arc::clone(context.sink)),
+            LineBuffer::new(&spec.name, Stream::Stderr, Arc::clone(context.sink)),
         ];
-        let prepared = Prepared::instantiate(
-            spec,
-            engine,
-            module,
-            measurement,
-            platform,
-            linker,
-            lines.clone(),
-            watchdog,
-        );
+        let prepared = Prepared::instantiate(spec, module, measurement, context, lines.clone());
         match prepared {
             Ok(prepared) => Ok(prepared),
             Err(error) => {
@@ -90,14 +88,18 @@ impl Prepared {
 
     fn instantiate(
         spec: &TenantSpec,
-        engine: &Engine,
         module: &Module,
         measurement: Measurement,
-        platform: &Platform,
-        linker: &Linker<Host>,
+        context: &RunContext<'_>,
         lines: [Arc<LineBuffer>; 2],
-        watchdog: &Watchdog,
     ) -> Result<Prepared, RunError> {
+        let RunContext {
+            engine,
+            platform,
+            linker,
+            watchdog,
+            ..
+        } = *context;
         let error = |message: String| RunError::Instance {
             tenant: spec.name.clone(),
             message,
