@@ -431,3 +431,50 @@ fn a_squatter_cannot_take_the_producers_region_name() {
     );
     assert!(platform.region("greeting").is_none(), "no host region");
 }
+
+/// Spins until stopped.
+const SPINNER: &str = r#"(module (memory 1) (func (export "spin") (loop $l (br $l))))"#;
+
+#[test]
+fn the_host_stops_a_tenant_blocked_in_wait_or_running() {
+    let w = World::new(false);
+    let mut sleeper = w.guest("sleeper", TenantLimits::default());
+    let spin_module = Module::new(&w.engine, &wat::parse_str(SPINNER).unwrap()).unwrap();
+    w.platform
+        .add_instance("spinner", "spinner", [0; 32], TenantLimits::default())
+        .unwrap();
+    let mut spinner_store = Store::new(&w.engine, ());
+    let spinner = Linker::new()
+        .instantiate(&mut spinner_store, &spin_module)
+        .unwrap();
+    for (name, handle) in [
+        ("sleeper", sleeper.store.interrupt_handle().clone()),
+        ("spinner", spinner_store.interrupt_handle().clone()),
+    ] {
+        w.platform.attach_interrupt(name, handle).unwrap();
+    }
+    let blocked = std::thread::spawn(move || {
+        let f = sleeper.instance.get_func(&sleeper.store, "wait").unwrap();
+        let mut results = [Val::I32(0)];
+        let args = [Val::I32(0x1000), Val::I32(0), Val::I64(-1)];
+        f.call(&mut sleeper.store, &args, &mut results)
+    });
+    let running = std::thread::spawn(move || {
+        let f = spinner.get_func(&spinner_store, "spin").unwrap();
+        f.call(&mut spinner_store, &[], &mut [])
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let stopped = Instant::now();
+    w.platform.stop("sleeper").unwrap();
+    w.platform.stop_all();
+    for outcome in [blocked.join().unwrap(), running.join().unwrap()] {
+        match outcome {
+            Err(waven_runtime::Error::Trap(trap)) => {
+                assert_eq!(trap.kind, waven_runtime::TrapKind::Interrupted)
+            }
+            other => panic!("not interrupted: {other:?}"),
+        }
+    }
+    assert!(stopped.elapsed() < Duration::from_secs(5));
+    assert_eq!(w.platform.stop("nobody"), Err(waven_mmu::Errno::ENOENT));
+}
