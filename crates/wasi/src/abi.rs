@@ -49,6 +49,19 @@ pub(crate) mod oflags {
 /// it is a symbolic link.
 pub(crate) const LOOKUP_SYMLINK_FOLLOW: u32 = 1;
 
+/// `fstflags`: which timestamps `*_filestat_set_times` change, and
+/// whether to the given time or to the current time.
+pub(crate) mod fstflags {
+    pub(crate) const ATIM: u16 = 1 << 0;
+    pub(crate) const ATIM_NOW: u16 = 1 << 1;
+    pub(crate) const MTIM: u16 = 1 << 2;
+    pub(crate) const MTIM_NOW: u16 = 1 << 3;
+    pub(crate) const ALL: u16 = ATIM | ATIM_NOW | MTIM | MTIM_NOW;
+}
+
+/// `advice`: the largest valid value (`noreuse`, 5).
+pub(crate) const ADVICE_MAX: u32 = 5;
+
 /// `whence`: the base of `fd_seek`.
 pub(crate) mod whence {
     pub(crate) const SET: u8 = 0;

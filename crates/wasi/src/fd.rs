@@ -204,6 +204,25 @@ impl FdTable {
         Ok(entry)
     }
 
+    /// Moves descriptor `from` to number `to`, closing what `to` held:
+    /// `BADF` unless both are open. The cached listing follows neither.
+    pub(crate) fn renumber(&mut self, from: u32, to: u32) -> Result<(), Errno> {
+        self.get(to)?;
+        self.get(from)?;
+        if from == to {
+            return Ok(());
+        }
+        let entry = self.remove(from)?;
+        if self.listing.as_ref().is_some_and(|l| l.fd == to) {
+            self.listing = None;
+        }
+        // `to` is still open (`remove` drops only free slots at the end),
+        // so this replaces it: one descriptor fewer in all.
+        let slot = self.slots.get_mut(to as usize).ok_or(errno::BADF)?;
+        *slot = Some(entry);
+        Ok(())
+    }
+
     /// Open descriptors, by number.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &FdEntry)> {
         self.slots
@@ -243,6 +262,28 @@ mod tests {
         assert_eq!(table.insert_unlimited(stdin_entry()), 8);
         table.remove(8).unwrap();
         table.remove(3).unwrap();
+        assert_eq!(table.insert(stdin_entry()), Ok(3));
+    }
+
+    #[test]
+    fn renumbering_moves_a_descriptor_over_another() {
+        let mut table = FdTable::new(4);
+        for _ in 0..4 {
+            table.insert(stdin_entry()).unwrap();
+        }
+        table.get(3).unwrap().flags = 7;
+        assert_eq!(table.renumber(3, 9), Err(errno::BADF));
+        assert_eq!(table.renumber(9, 1), Err(errno::BADF));
+        assert_eq!(table.renumber(2, 2), Ok(()));
+        assert_eq!(table.renumber(3, 1), Ok(()));
+        assert_eq!(table.get(1).unwrap().flags, 7);
+        assert_eq!(table.get(3).err(), Some(errno::BADF));
+        assert_eq!(table.iter().count(), 3);
+        // One slot is free again, and only one.
+        assert_eq!(table.insert(stdin_entry()), Ok(3));
+        assert_eq!(table.insert(stdin_entry()).err(), Some(errno::MFILE));
+        // Moving the last descriptor down shrinks the table.
+        assert_eq!(table.renumber(3, 0), Ok(()));
         assert_eq!(table.insert(stdin_entry()), Ok(3));
     }
 

@@ -1,6 +1,6 @@
-//! Descriptor attributes: `fd_close`, `fd_fdstat_get`,
-//! `fd_fdstat_set_flags`, `fd_filestat_get`, `fd_prestat_get`,
-//! `fd_prestat_dir_name`.
+//! Descriptor attributes and numbers: `fd_close`, `fd_renumber`,
+//! `fd_fdstat_get`, `fd_fdstat_set_flags`, `fd_fdstat_set_rights`,
+//! `fd_filestat_get`, `fd_prestat_get`, `fd_prestat_dir_name`.
 
 use cap_std::fs::Metadata;
 
@@ -13,6 +13,29 @@ use crate::fs::filestat_of;
 /// `fd_close(fd)`.
 pub(crate) fn fd_close(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     call.ctx.fds.remove(args.u32(0)?).map(drop)
+}
+
+/// `fd_renumber(from, to)`: descriptor `from` moves to number `to`,
+/// closing what `to` held (a preopen or a standard stream too, as
+/// `fd_close` may). Both must be open (`BADF`); `from == to` changes
+/// nothing. The count of open descriptors only goes down, so the fd
+/// limit holds.
+pub(crate) fn fd_renumber(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    call.ctx.fds.renumber(args.u32(0)?, args.u32(1)?)
+}
+
+/// `fd_fdstat_set_rights(fd, rights_base: i64, rights_inheriting: i64)`:
+/// rights can only be dropped; asking for one the descriptor lacks is
+/// `NOTCAPABLE` (and changes nothing).
+pub(crate) fn fd_fdstat_set_rights(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    let (base, inheriting) = (args.u64(1)?, args.u64(2)?);
+    let entry = call.ctx.fds.get(args.u32(0)?)?;
+    if base & !entry.rights_base != 0 || inheriting & !entry.rights_inheriting != 0 {
+        return Err(errno::NOTCAPABLE);
+    }
+    entry.rights_base = base;
+    entry.rights_inheriting = inheriting;
+    Ok(())
 }
 
 /// `fd_fdstat_get(fd, fdstat_ptr)`.

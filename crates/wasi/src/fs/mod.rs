@@ -3,13 +3,17 @@
 //!
 //! ```text
 //!  io.rs       fd_read fd_write fd_pread fd_pwrite fd_seek fd_tell fd_sync fd_datasync
-//!  fdstat.rs   fd_close fd_fdstat_get fd_fdstat_set_flags fd_filestat_get fd_prestat_*
+//!  fdstat.rs   fd_close fd_renumber fd_fdstat_get fd_fdstat_set_flags fd_fdstat_set_rights
+//!              fd_filestat_get fd_prestat_*
+//!  filestat.rs fd_filestat_set_size fd_filestat_set_times path_filestat_set_times
+//!              fd_advise fd_allocate
 //!  readdir.rs  fd_readdir
 //!  paths.rs    path_open path_filestat_get path_create_directory path_remove_directory
-//!              path_unlink_file path_rename path_readlink path_symlink
+//!              path_unlink_file path_rename path_link path_readlink path_symlink
 //! ```
 
 pub(crate) mod fdstat;
+pub(crate) mod filestat;
 pub(crate) mod io;
 pub(crate) mod paths;
 pub(crate) mod readdir;

@@ -1,6 +1,7 @@
 //! Path operations relative to a directory descriptor: `path_open`,
 //! `path_filestat_get`, `path_create_directory`, `path_remove_directory`,
-//! `path_unlink_file`, `path_rename`, `path_readlink`, `path_symlink`.
+//! `path_unlink_file`, `path_rename`, `path_link`, `path_readlink`,
+//! `path_symlink`.
 //!
 //! Every operation is a call on the descriptor's host directory handle
 //! with the guest's relative path (see [`crate::path`]): the kernel
@@ -56,8 +57,9 @@ fn lookup(dir: &Dir, path: &GuestPath<'_>, follow: bool) -> Result<Option<Metada
 /// rights_inheriting: i64, fdflags, opened_fd_ptr)`.
 ///
 /// The new descriptor's rights are those asked for, limited by what the
-/// directory may hand on and by what the file type allows (so asking for
-/// `fd_write` on a directory opens it without that right). A file is
+/// directory may hand on and by what the file type allows. Asking for
+/// `fd_write` on a directory fails with `ISDIR`, as in wasmtime (and as
+/// `open(2)` of a directory for writing). A file is
 /// opened for writing when `fd_write` is asked for (or `append`/`trunc`),
 /// for reading otherwise. Only regular files and directories can be
 /// opened (`NOTSUP` for devices, sockets and pipes, which could block).
@@ -110,9 +112,8 @@ pub(crate) fn path_open(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
         }
         Some(_) if create_new => return Err(errno::EXIST),
         Some(meta) if meta.is_dir() => {
-            // Write rights are dropped below (a directory has none), but
-            // truncating or appending to a directory is an error.
-            if has(oflags::TRUNC) || fd_flags & fdflags::APPEND != 0 {
+            // A directory cannot be written, truncated or appended to.
+            if mode.write {
                 return Err(errno::ISDIR);
             }
             let opened = if mode.follow {
@@ -352,5 +353,49 @@ pub(crate) fn path_symlink(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
     if !path::target_stays_inside(depth, &target) {
         return Err(path::ESCAPE);
     }
+    if path.trailing_slash {
+        return Err(trailing_slash_errno(dir, &path)?);
+    }
     dir.symlink(&target, path.path).map_err(io_errno)
+}
+
+/// The errno of creating a link (`path_symlink`, `path_link`) at a path
+/// that ends in `/`, which Linux gives: `NOENT` when nothing is there
+/// (a link is never a directory), `EXIST` for a directory, `NOTDIR` for
+/// anything else.
+fn trailing_slash_errno(dir: &Dir, path: &GuestPath<'_>) -> Result<Errno, Errno> {
+    Ok(match lookup(dir, path, false)? {
+        None => errno::NOENT,
+        Some(meta) if meta.is_dir() => errno::EXIST,
+        Some(_) => errno::NOTDIR,
+    })
+}
+
+/// `path_link(old_fd, old_lookupflags, old_path, old_path_len, new_fd,
+/// new_path, new_path_len)`: a hard link at `new_path` to the file at
+/// `old_path` (a symlink itself, never what it points to: asking to
+/// follow it is `INVAL`, as in wasmtime). Both paths are resolved
+/// beneath their descriptors' directories; linking a directory is
+/// `PERM`, an existing `new_path` `EXIST`.
+pub(crate) fn path_link(call: &mut Call<'_>, args: &Args<'_>) -> WasiResult {
+    let (from_fd, lookup_flags, to_fd) = (args.u32(0)?, args.u32(1)?, args.u32(4)?);
+    let from_text = call.mem.read_path(args.ptr(2)?, args.u32(3)?)?;
+    let to_text = call.mem.read_path(args.ptr(5)?, args.u32(6)?)?;
+    let (from_dir, _) = call.ctx.fds.dir(from_fd, rights::PATH_LINK_SOURCE)?;
+    let (to_dir, _) = call.ctx.fds.dir(to_fd, rights::PATH_LINK_TARGET)?;
+    if lookup_flags & LOOKUP_SYMLINK_FOLLOW != 0 {
+        return Err(errno::INVAL);
+    }
+    let (from, to) = (GuestPath::parse(&from_text)?, GuestPath::parse(&to_text)?);
+    from.require_name()?;
+    if to.require_name().is_err() {
+        return Err(errno::EXIST);
+    }
+    if to.trailing_slash {
+        return Err(trailing_slash_errno(&to_dir.dir, &to)?);
+    }
+    from_dir
+        .dir
+        .hard_link(from.path, &to_dir.dir, to.path)
+        .map_err(io_errno)
 }
