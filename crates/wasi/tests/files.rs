@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{Guest, Scratch, ALL_RIGHTS, BACKENDS, READ_RIGHTS};
+use common::{Guest, Scratch, ALL_RIGHTS, BACKENDS, DIR_RIGHTS, READ_RIGHTS};
 use waven_runtime::MemoryBackend;
 use waven_wasi::{errno, WasiCtxBuilder};
 
@@ -196,14 +196,21 @@ fn open_flags_and_rights_are_honored() {
         guest.open(PREOPEN, "d", 0, ALL_RIGHTS, APPEND).0,
         e(errno::ISDIR)
     );
-    let (errno, any) = guest.open(PREOPEN, "d", 0, ALL_RIGHTS, 0);
+    // Asking to write a directory fails, as in wasmtime (and open(2)).
+    assert_eq!(
+        guest.open(PREOPEN, "d", 0, ALL_RIGHTS, 0).0,
+        e(errno::ISDIR)
+    );
+    assert_eq!(
+        guest
+            .open(PREOPEN, ".", DIRECTORY, READ_RIGHTS | (1 << 6), 0)
+            .0,
+        e(errno::ISDIR)
+    );
+    let (errno, any) = guest.open(PREOPEN, "d", 0, DIR_RIGHTS, 0);
     assert_eq!(errno, 0);
     assert_eq!(guest.call("fd_fdstat_get", &[i64::from(any), 0x800]), 0);
-    assert_eq!(
-        guest.u64_at(0x808) & (1 << 6),
-        0,
-        "no fd_write right on a directory"
-    );
+    assert_eq!(guest.read(0x800, 1), [3], "a directory");
     let (errno, d) = guest.open(PREOPEN, "d", DIRECTORY, READ_RIGHTS | (1 << 13), 0);
     assert_eq!(errno, 0);
     assert_eq!(guest.call("fd_fdstat_get", &[i64::from(d), 0x800]), 0);
@@ -262,7 +269,7 @@ fn directories_are_listed_with_stable_cookies() {
         assert_eq!(cut[..], all[..60]);
 
         // A subdirectory descriptor lists its own entries.
-        let (errno, sub) = guest.open(PREOPEN, "sub", DIRECTORY, ALL_RIGHTS, 0);
+        let (errno, sub) = guest.open(PREOPEN, "sub", DIRECTORY, DIR_RIGHTS, 0);
         assert_eq!(errno, 0);
         let (errno, listing) = readdir(&mut guest, i64::from(sub), 4096, 0);
         assert_eq!(errno, 0);
@@ -417,7 +424,7 @@ fn directories_can_be_synced_and_stated() {
         .unwrap()
         .build();
     let mut guest = Guest::wrapper(MemoryBackend::Virtual, ctx);
-    let (errno, d) = guest.open(PREOPEN, "d", DIRECTORY, ALL_RIGHTS, 0);
+    let (errno, d) = guest.open(PREOPEN, "d", DIRECTORY, DIR_RIGHTS, 0);
     assert_eq!(errno, 0);
     for fd in [PREOPEN, i64::from(d)] {
         assert_eq!(guest.call("fd_sync", &[fd]), 0, "fd {fd}");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Guest, Scratch, ALL_RIGHTS, BACKENDS};
+use common::{Guest, Scratch, ALL_RIGHTS, BACKENDS, DIR_RIGHTS};
 use waven_runtime::MemoryBackend;
 use waven_wasi::{errno, WasiCtxBuilder};
 
@@ -116,7 +116,7 @@ fn dot_dot_cannot_leave_the_preopen() {
         );
         // A subdirectory descriptor reaches what lies beneath it, as in
         // wasmtime: `..` may climb back to it, not above it.
-        let (errno, sub) = guest.open(PREOPEN, "sub", DIRECTORY, ALL_RIGHTS, 0);
+        let (errno, sub) = guest.open(PREOPEN, "sub", DIRECTORY, DIR_RIGHTS, 0);
         assert_eq!(errno, 0);
         let sub = i64::from(sub);
         assert_eq!(
@@ -374,7 +374,7 @@ fn a_stale_directory_descriptor_cannot_follow_its_replacement_out() {
             path_call(&mut guest, "path_create_directory", PREOPEN, "a"),
             0
         );
-        let (errno, a) = guest.open(PREOPEN, "a", DIRECTORY, ALL_RIGHTS, 0);
+        let (errno, a) = guest.open(PREOPEN, "a", DIRECTORY, DIR_RIGHTS, 0);
         assert_eq!(errno, 0);
         let a = i64::from(a);
         assert_eq!(
@@ -418,7 +418,7 @@ fn a_symlink_moved_up_cannot_lead_out() {
             path_call(&mut guest, "path_create_directory", PREOPEN, "d"),
             0
         );
-        let (errno, d) = guest.open(PREOPEN, "d", DIRECTORY, ALL_RIGHTS, 0);
+        let (errno, d) = guest.open(PREOPEN, "d", DIRECTORY, DIR_RIGHTS, 0);
         assert_eq!(errno, 0);
         let d = i64::from(d);
         assert_eq!(
