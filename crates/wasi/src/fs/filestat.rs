@@ -116,16 +116,22 @@ pub(crate) fn fd_filestat_set_times(call: &mut Call<'_>, args: &Args<'_>) -> Was
         .ctx
         .fds
         .require(args.u32(0)?, rights::FD_FILESTAT_SET_TIMES)?;
-    let times = Timestamps {
-        last_access: atim.timespec(),
-        last_modification: mtim.timespec(),
-    };
-    let result = match &entry.kind {
-        FdKind::File(file) => rustix::fs::futimens(file, &times),
-        FdKind::Dir(dir) => rustix::fs::futimens(&dir.dir, &times),
-        FdKind::Stdin(_) | FdKind::Output(_) => return Err(errno::BADF),
-    };
-    result.map_err(|e| errno::from_io(&e.into()))
+    match &entry.kind {
+        FdKind::File(file) => {
+            let times = Timestamps {
+                last_access: atim.timespec(),
+                last_modification: mtim.timespec(),
+            };
+            rustix::fs::futimens(file, &times).map_err(|e| errno::from_io(&e.into()))
+        }
+        // The handle may be `O_PATH`, which futimens refuses: `.` beneath
+        // it is the directory itself.
+        FdKind::Dir(dir) => dir
+            .dir
+            .set_times(".", atim.spec()?, mtim.spec()?)
+            .map_err(|e| host_errno(&e)),
+        FdKind::Stdin(_) | FdKind::Output(_) => Err(errno::BADF),
+    }
 }
 
 /// `path_filestat_set_times(fd, lookupflags, path, path_len, atim: i64,
