@@ -210,7 +210,8 @@ fn wasi_testsuite_passes_on_every_engine_and_backend() {
     if !suite.join("tests").is_dir() {
         println!(
             "wasi-testsuite NOT RUN: {} is absent (the suite is a clone beside the \
-             workspace, in ../shared/wasi-testsuite)",
+             workspace, in ../shared/wasi-testsuite; WAVEN_WASI_TESTSUITE=DIR points \
+             elsewhere)",
             suite.display()
         );
         return;
