@@ -198,6 +198,9 @@ pub enum MmuError {
     /// needs.
     #[error("frame pool exhausted")]
     OutOfFrames,
+    /// The space is a frozen snapshot, which cannot change.
+    #[error("a frozen snapshot cannot be grown or mapped")]
+    Frozen,
     /// The operation would take the tenant's memory beyond its quota.
     #[error("memory quota exceeded: {requested} more bytes asked, {used} of {limit} in use")]
     QuotaExceeded {
@@ -249,7 +252,7 @@ impl MmuError {
             MmuError::RightsExceedMapping { .. }
             | MmuError::NotGranted { .. }
             | MmuError::AboveMaxRights { .. } => Errno::EACCES,
-            MmuError::SharedPage { .. } => Errno::EPERM,
+            MmuError::SharedPage { .. } | MmuError::Frozen => Errno::EPERM,
             MmuError::AlreadyShared { .. } | MmuError::AlreadyMapped(_) => Errno::EBUSY,
             MmuError::NoSuchGrant(_) => Errno::ENOENT,
             MmuError::OutOfFrames

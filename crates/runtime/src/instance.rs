@@ -289,13 +289,10 @@ impl Instance {
             let memory = Memory(store_memory(&data, 0));
             if let Some(space) = memory.address_space(store) {
                 // Another thread may have recorded one first; either is fine.
-                // The image belongs to the module, not to this tenant: its
-                // frames are reserved against the pool alone.
-                let _ = data
-                    .module
-                    .inner
-                    .memory_image
-                    .set(space.try_clone_with_quota(None)?);
+                // The image belongs to the module, not to this tenant: a
+                // frozen snapshot, promising only its frames, against the
+                // pool alone.
+                let _ = data.module.inner.memory_image.set(space.snapshot()?);
             }
         }
         if let Some(start) = info.start {

@@ -57,10 +57,11 @@ pub(crate) enum Instr {
     /// results are written from `base`.
     Call { func: u32, base: Slot },
     CallIndirect { ty: u32, table: u32, index: Slot, base: Slot },
-    /// At the start of every function and loop body: traps if the store
-    /// was interrupted, acknowledges pending revocations of the active
-    /// memory (the MMU's shootdown), and consumes `fuel` (0 when fuel is
-    /// disabled).
+    /// At the start of every loop body (and of every function body when
+    /// fuel is enabled): traps if the store was interrupted, acknowledges
+    /// pending revocations of the active memory (the MMU's shootdown), and
+    /// consumes `fuel` (0 when fuel is disabled). Calls do the same checks
+    /// when they enter a function.
     Safepoint { fuel: u32 },
 
     // Moves.

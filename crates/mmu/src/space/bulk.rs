@@ -107,6 +107,10 @@ impl SpaceInner {
                 count += 1;
             }
         }
+        // A snapshot promised no frame for its pages: it gets none.
+        if state.frozen && count > 0 {
+            return Err(first.unwrap_or_default());
+        }
         let mut fresh = match self.pool.alloc_many(count) {
             Ok(frames) => frames,
             Err(_) => return Err(first.unwrap_or_default()),

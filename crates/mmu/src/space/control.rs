@@ -28,6 +28,9 @@ impl AddressSpace {
     pub fn map_anon(&self, addr: u64, len: u64, rights: Rights) -> Result<(), MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        if state.frozen {
+            return Err(MmuError::Frozen);
+        }
         let pages = inner.page_range(&state, addr, len)?;
         // Every page becomes a zero page that may need a frame, and the
         // frames given up stay counted until they are released.
@@ -285,6 +288,28 @@ impl AddressSpace {
         &self,
         quota: Option<&MemoryQuota>,
     ) -> Result<AddressSpace, MmuError> {
+        self.clone_space(quota, false)
+    }
+
+    /// A frozen copy-on-write snapshot: what [`AddressSpace::try_clone`]
+    /// makes, except that it can never be written, grown or mapped (such
+    /// operations fail: writes fault with "frame pool exhausted", control
+    /// operations with [`MmuError::Frozen`]), so it promises only the
+    /// frames it holds, against the pool alone. For a module's initialized
+    /// memory, which instances are cloned from.
+    ///
+    /// # Errors
+    ///
+    /// As [`AddressSpace::try_clone`].
+    pub fn snapshot(&self) -> Result<AddressSpace, MmuError> {
+        self.clone_space(None, true)
+    }
+
+    fn clone_space(
+        &self,
+        quota: Option<&MemoryQuota>,
+        frozen: bool,
+    ) -> Result<AddressSpace, MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
         let shared = state
@@ -294,8 +319,15 @@ impl AddressSpace {
             .count();
         let clone = SpaceInner::empty(inner.pool.clone(), inner.max_wasm_pages, quota)?;
         let mut clone_state = clone.lock();
-        let mapped = state.pages.iter().filter(|p| p.is_some()).count() as u64;
-        clone_state.reservation.grow(mapped)?;
+        // A clone may write every mapped page; a snapshot keeps only the
+        // frames it shares or copies.
+        let promised = state
+            .pages
+            .iter()
+            .filter(|p| p.is_some_and(|m| !frozen || m.frame.is_some()))
+            .count() as u64;
+        clone_state.reservation.grow(promised)?;
+        clone_state.frozen = frozen;
         let mut copies = inner.pool.alloc_many(shared)?;
         clone_state.pages = vec![None; state.pages.len()];
         for vpn in 0..state.pages.len() {

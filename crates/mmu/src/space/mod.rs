@@ -111,8 +111,12 @@ pub(crate) struct SpaceState {
     /// copy-on-write pages; not shared or unmapped ones).
     pub(crate) needing: u64,
     /// Frames promised to this space: at least `needing` once an
-    /// operation completes (see [`crate::quota`]).
+    /// operation completes (see [`crate::quota`]), except in a frozen
+    /// snapshot, which promises only the frames it holds.
     pub(crate) reservation: Reservation,
+    /// A snapshot ([`AddressSpace::snapshot`]): never written, grown or
+    /// mapped, so no page of it will need a frame.
+    pub(crate) frozen: bool,
 }
 
 /// One region's use by a space.
@@ -314,6 +318,7 @@ impl SpaceInner {
                 limbo: Vec::new(),
                 needing: 0,
                 reservation,
+                frozen: false,
             }),
         })
     }
@@ -331,6 +336,9 @@ impl SpaceInner {
 
     fn grow(&self, delta: u64) -> Result<u64, MmuError> {
         let mut state = self.lock();
+        if state.frozen {
+            return Err(MmuError::Frozen);
+        }
         let wasm_page = PAGES_PER_WASM_PAGE as u64;
         let current = state.pages.len() as u64 / wasm_page;
         let new = current
@@ -454,6 +462,9 @@ impl SpaceInner {
 
     /// Gives back reserved frames this space no longer needs.
     pub(crate) fn trim_reservation(&self, state: &mut SpaceState) {
+        if state.frozen {
+            return;
+        }
         let needed = state.needing + state.limbo.len() as u64;
         state.reservation.trim_to(needed);
     }

@@ -185,6 +185,9 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 if self.frames.len() >= self.max_depth {
                     return Err(TrapKind::CallStackExhausted);
                 }
+                // Every call is a safepoint (a function without fuel has
+                // no Safepoint instruction at its entry).
+                self.safepoint()?;
                 let callee_base = base + $args as usize;
                 frame = self
                     .stack

@@ -144,7 +144,11 @@ impl<'a> Translator<'a> {
             entered_dead: false,
             fuel_at: None,
         });
-        translator.emit_fuel_marker();
+        // Calls are safepoints themselves; a function needs its own only to
+        // be charged fuel.
+        if translator.fuel {
+            translator.emit_fuel_marker();
+        }
         let mut reader = body.get_operators_reader().map_err(invalid)?;
         while !reader.eof() {
             let op = reader.read().map_err(invalid)?;

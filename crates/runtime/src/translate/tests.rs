@@ -25,7 +25,6 @@ fn locals_and_constants_are_operands_not_instructions() {
     assert_eq!(
         code,
         [
-            Instr::Safepoint { fuel: 0 },
             Instr::I32Add { dst: 2, a: 0, b: 1 },
             Instr::I32Mul { dst: 4, a: 2, b: 3 },
             Instr::Return { src: 4, count: 1 },
@@ -44,7 +43,6 @@ fn a_pending_local_read_is_saved_before_the_local_is_written() {
     assert_eq!(
         code,
         [
-            Instr::Safepoint { fuel: 0 },
             Instr::Copy { dst: 2, src: 0 },
             Instr::Copy { dst: 0, src: 1 },
             Instr::Return { src: 2, count: 1 },
@@ -64,11 +62,10 @@ fn loops_branch_back_to_their_first_instruction() {
     assert_eq!(
         code,
         [
-            // The function's safepoint, then the loop's, where it branches back.
-            Instr::Safepoint { fuel: 0 },
+            // The loop's safepoint, where it branches back.
             Instr::Safepoint { fuel: 0 },
             Instr::I32Sub { dst: 0, a: 0, b: 1 },
-            Instr::BrIfNez { cond: 0, to: 1 },
+            Instr::BrIfNez { cond: 0, to: 0 },
             Instr::Return { src: 0, count: 1 },
         ]
     );
@@ -82,13 +79,7 @@ fn calls_pass_arguments_in_place() {
     );
     // The second function is not translated here; the first returns its
     // parameter directly.
-    assert_eq!(
-        code,
-        [
-            Instr::Safepoint { fuel: 0 },
-            Instr::Return { src: 0, count: 1 }
-        ]
-    );
+    assert_eq!(code, [Instr::Return { src: 0, count: 1 }]);
     let wasm = wat::parse_str(
         "(module (func $f (param i32 i32) (result i32) (local.get 0))
                  (func (result i32) (call $f (i32.const 1) (i32.const 2))))",
@@ -101,7 +92,6 @@ fn calls_pass_arguments_in_place() {
     assert_eq!(
         &caller.code[..],
         [
-            Instr::Safepoint { fuel: 0 },
             Instr::Copy { dst: 2, src: 0 },
             Instr::Copy { dst: 3, src: 1 },
             Instr::Call { func: 0, base: 2 },
@@ -125,13 +115,12 @@ fn comparisons_fuse_with_the_branch_that_consumes_them() {
         code,
         [
             Instr::Safepoint { fuel: 0 },
-            Instr::Safepoint { fuel: 0 },
             Instr::I32Add { dst: 0, a: 0, b: 2 },
-            Instr::BrI32LtU { a: 0, b: 1, to: 1 },
+            Instr::BrI32LtU { a: 0, b: 1, to: 0 },
             // `if` jumps to the else branch when the condition is false.
-            Instr::BrI32LtS { a: 0, b: 1, to: 7 },
+            Instr::BrI32LtS { a: 0, b: 1, to: 6 },
             Instr::Copy { dst: 4, src: 2 },
-            Instr::Br { to: 8 },
+            Instr::Br { to: 7 },
             Instr::Copy { dst: 4, src: 3 },
             Instr::Return { src: 4, count: 1 },
         ]
