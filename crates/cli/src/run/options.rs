@@ -120,7 +120,7 @@ struct Pair<'a> {
 impl Pair<'_> {
     fn value(&self) -> Result<&str> {
         self.value
-            .ok_or_else(|| anyhow!("{} {}: expected {0}=VALUE", self.group, self.key))
+            .ok_or_else(|| anyhow!("{} {key}: expected {key}=VALUE", self.group, key = self.key))
     }
 
     fn number(&self) -> Result<u64> {
