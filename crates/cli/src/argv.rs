@@ -163,16 +163,8 @@ mod tests {
     #[test]
     fn a_module_or_an_option_first_means_run() {
         let (head, guest) = split_text(&["waven", "m.wat", "--help"]);
-        assert_eq!(
-            (head, guest),
-            (
-                vec!["waven", "run", "m.wat"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-                vec!["--help".to_owned()]
-            )
-        );
+        assert_eq!(head, ["waven", "run", "m.wat"]);
+        assert_eq!(guest, ["--help"]);
         let (head, _) = split_text(&["waven", "--dir", ".", "m.wasm"]);
         assert_eq!(head, ["waven", "run", "--dir", ".", "m.wasm"]);
         for unchanged in [
