@@ -34,6 +34,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// waven: a WebAssembly runtime with a software MMU for confidential computing.
 #[derive(Parser, Debug)]
 #[command(name = "waven", version = VERSION, about, long_about = None)]
+#[command(after_help = "`waven [OPTIONS] MODULE [ARGS]...` is short for `waven run`.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,6 +43,12 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a WebAssembly module (.wasm or .wat) with WASI, as `wasmtime run` does.
+    #[command(
+        after_help = "Options go before the module: everything after it is passed to \
+the guest unchanged, `--help` and `--` included. `waven MODULE [ARGS]...` is short for \
+`waven run MODULE [ARGS]...`. The module also gets the `waven` guest ABI as instance \
+`main`, the one tenant of its own platform (leave it out with -S waven=n)."
+    )]
     Run(run::RunArgs),
     /// Run the tenants of a deployment manifest (TOML) on one platform.
     Platform(platform::PlatformArgs),
