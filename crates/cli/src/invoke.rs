@@ -45,7 +45,8 @@ pub fn format_val(value: &Val) -> String {
         Val::I64(v) => v.to_string(),
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
+        Val::FuncRef(None) => "<null funcref>".to_string(),
+        Val::ExternRef(None) => "<null externref>".to_string(),
         Val::FuncRef(Some(_)) => "<funcref>".to_string(),
         Val::ExternRef(Some(r)) => format!("<externref {}>", r.0),
     }

@@ -1,9 +1,13 @@
 //! `waven`: the command line of the waven runtime.
 //!
-//! `waven run` runs a WASI module the way `wasmtime run` does: the exit
-//! status is the guest's `proc_exit` code, `--invoke` calls an export and
-//! prints its results, and a trap prints its kind (with the address,
-//! access and reason for memory faults) and a backtrace.
+//! `waven run` runs a WASI module the way `wasmtime run` does, with its
+//! command-line conventions (options before the module, everything after
+//! it for the guest, `-W`/`-S` option groups, `waven FILE.wasm` for
+//! `waven run FILE.wasm`): the exit status is the guest's `proc_exit`
+//! code, `--invoke` calls an export and prints its results, and a trap
+//! prints its kind (with the address, access and reason for memory
+//! faults) and a backtrace. The module also gets the `waven` guest ABI,
+//! as the one tenant of its own platform.
 //!
 //! `waven platform MANIFEST` runs the tenants of a deployment manifest on
 //! one platform, with their output prefixed by their names, and sums up
@@ -13,6 +17,7 @@
 //! `waven inspect MODULE` lists a module's imports, exports and memories
 //! and the `waven` ABI functions it uses.
 
+mod argv;
 mod demo;
 mod host_heap;
 mod inspect;
@@ -23,11 +28,13 @@ mod run;
 use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::anyhow;
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// waven: a WebAssembly runtime with a software MMU for confidential computing.
 #[derive(Parser, Debug)]
-#[command(name = "waven", version, about, long_about = None)]
+#[command(name = "waven", version = VERSION, about, long_about = None)]
+#[command(after_help = "`waven [OPTIONS] MODULE [ARGS]...` is short for `waven run`.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,6 +43,12 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a WebAssembly module (.wasm or .wat) with WASI, as `wasmtime run` does.
+    #[command(
+        after_help = "Options go before the module: everything after it is passed to \
+the guest unchanged, `--help` and `--` included. `waven MODULE [ARGS]...` is short for \
+`waven run MODULE [ARGS]...`. The module also gets the `waven` guest ABI as instance \
+`main`, the one tenant of its own platform (leave it out with -S waven=n)."
+    )]
     Run(run::RunArgs),
     /// Run the tenants of a deployment manifest (TOML) on one platform.
     Platform(platform::PlatformArgs),
@@ -45,13 +58,29 @@ enum Command {
     Demo(demo::DemoArgs),
 }
 
+/// `waven --version`: the crate's version, and the commit and its date
+/// that `build.rs` found (`unknown` outside a git checkout).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("WAVEN_COMMIT"),
+    " ",
+    env!("WAVEN_COMMIT_DATE"),
+    ")"
+);
+
 /// The host heap of `inspect` and `demo` in the enclave profile.
 const OTHER_HOST_HEAP: u64 = 256 << 20;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap parses the options; the guest's arguments are split off first.
+    let split = argv::split(std::env::args_os().collect(), &Cli::command());
+    let cli = Cli::parse_from(split.head);
     let outcome = match cli.command {
-        Command::Run(args) => host_heap::reserve(args.host_heap).and_then(|()| run::run(args)),
+        Command::Run(mut args) => guest_args(split.guest).and_then(|guest| {
+            args.args = guest;
+            host_heap::reserve(args.host_heap).and_then(|()| run::run(args))
+        }),
         // Reserves its host heap once the manifest says how much.
         Command::Platform(args) => platform::run(args),
         Command::Inspect(args) => {
@@ -66,6 +95,16 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The guest's arguments as WASI passes them: UTF-8 strings.
+fn guest_args(args: Vec<std::ffi::OsString>) -> anyhow::Result<Vec<String>> {
+    args.into_iter()
+        .map(|arg| {
+            arg.into_string()
+                .map_err(|arg| anyhow!("the guest argument {arg:?} is not UTF-8"))
+        })
+        .collect()
 }
 
 /// Writes `text` to stdout; a reader that went away (a closed pipe, as

@@ -56,6 +56,12 @@ fn help_documents_every_flag() {
         "--fuel",
         "--max-memory",
         "--frame-budget",
+        "--argv0",
+        "-W <KEY[=VALUE]>",
+        "-S <KEY[=VALUE]>",
+        "unknown-imports-trap",
+        "inherit-env",
+        "waven=y|n",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
@@ -161,8 +167,8 @@ fn bad_input_is_one_clear_line_and_a_non_zero_exit() {
     assert!(text(&out.stderr).contains("no function \"nope\""));
     let out = waven(&["run", "--memory", "paged", module]);
     assert_eq!(out.status.code(), Some(2), "clap rejects unknown values");
-    let out = waven(&["run", "--env", "NOEQUALS", module]);
-    assert!(text(&out.stderr).contains("expected KEY=VALUE"));
+    let out = waven(&["run", "--env", "=VALUE", module]);
+    assert!(text(&out.stderr).contains("expected NAME or NAME=VALUE"));
     let out = waven(&["run", "--dir", "/nonexistent-dir", module]);
     assert_eq!(out.status.code(), Some(1));
 }
