@@ -298,13 +298,26 @@ fn a_snapshot_promises_only_its_frames_and_cannot_change() {
     original.write(5 * P, [8u8]).unwrap();
     let reserved = pool.stats().reserved;
     let snapshot = original.snapshot().unwrap();
-    assert_eq!(pool.stats().reserved, reserved + 2, "two frames, not 64 pages");
+    assert_eq!(
+        pool.stats().reserved,
+        reserved + 2,
+        "two frames, not 64 pages"
+    );
     assert_eq!(snapshot.quota().map(|q| q.limit_bytes()), None);
     assert_eq!(snapshot.read::<1>(5 * P), Ok([8]));
     assert_eq!(snapshot.grow(1), Err(MmuError::Frozen));
-    assert_eq!(snapshot.map_anon(0, P, Rights::ReadWrite), Err(MmuError::Frozen));
-    assert!(snapshot.write(P, [1u8]).is_err(), "a zero page of a snapshot");
-    assert!(snapshot.write(0, [1u8]).is_err(), "a copy-on-write page of it");
+    assert_eq!(
+        snapshot.map_anon(0, P, Rights::ReadWrite),
+        Err(MmuError::Frozen)
+    );
+    assert!(
+        snapshot.write(P, [1u8]).is_err(),
+        "a zero page of a snapshot"
+    );
+    assert!(
+        snapshot.write(0, [1u8]).is_err(),
+        "a copy-on-write page of it"
+    );
     // Clones of the snapshot promise their whole memory, to their quota.
     let clone = snapshot.try_clone_with_quota(Some(&quota)).unwrap();
     touch_all(&clone).unwrap();

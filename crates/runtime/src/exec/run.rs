@@ -213,75 +213,86 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 pc = 0;
             }};
         }
+        // Continues at instruction `to`. A jump back is a loop's next pass:
+        // a safepoint (without fuel, loops carry no Safepoint instruction).
+        macro_rules! jump {
+            ($to:expr) => {{
+                let to = $to as usize;
+                if to < pc {
+                    self.safepoint()?;
+                }
+                pc = to;
+            }};
+        }
         loop {
             let instr = func.code[pc];
             pc += 1;
             match instr {
                 Instr::Unreachable => return Err(TrapKind::Unreachable),
-                Instr::Br { to } => pc = to as usize,
+                Instr::Br { to } => jump!(to),
                 Instr::BrIfNez { cond, to } => {
                     if get::<u32>(frame, cond) != 0 {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrIfEqz { cond, to } => {
                     if get::<u32>(frame, cond) == 0 {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32Eq { a, b, to } => {
                     if get::<u32>(frame, a) == get::<u32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32Ne { a, b, to } => {
                     if get::<u32>(frame, a) != get::<u32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32LtS { a, b, to } => {
                     if get::<i32>(frame, a) < get::<i32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32LtU { a, b, to } => {
                     if get::<u32>(frame, a) < get::<u32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32GtS { a, b, to } => {
                     if get::<i32>(frame, a) > get::<i32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32GtU { a, b, to } => {
                     if get::<u32>(frame, a) > get::<u32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32LeS { a, b, to } => {
                     if get::<i32>(frame, a) <= get::<i32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32LeU { a, b, to } => {
                     if get::<u32>(frame, a) <= get::<u32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32GeS { a, b, to } => {
                     if get::<i32>(frame, a) >= get::<i32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrI32GeU { a, b, to } => {
                     if get::<u32>(frame, a) >= get::<u32>(frame, b) {
-                        pc = to as usize;
+                        jump!(to);
                     }
                 }
                 Instr::BrTable { index, first, len } => {
                     let i = get::<u32>(frame, index).min(len - 1);
-                    pc = func.br_targets[(first + i) as usize] as usize;
+                    jump!(func.br_targets[(first + i) as usize]);
                 }
                 Instr::Return { src, count } => {
                     for i in 0..count {

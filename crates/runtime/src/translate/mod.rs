@@ -362,13 +362,17 @@ impl<'a> Translator<'a> {
         });
         if kind == ControlKind::Loop && !entered_dead {
             self.bind_label();
-            self.emit_fuel_marker();
+            // Jumps back are safepoints themselves; a loop needs its own
+            // only to be charged fuel.
+            if self.fuel {
+                self.emit_fuel_marker();
+            }
         }
     }
 
-    /// Emits the `Safepoint` of a function or loop body: where execution
-    /// notices an interrupt and acknowledges revocations, and, when fuel is
-    /// enabled, charges the body's length (patched at its end).
+    /// Emits the `Safepoint` of a function or loop body (only when fuel is
+    /// enabled: calls and jumps back are safepoints of their own), which
+    /// charges the body's length (patched at its end).
     fn emit_fuel_marker(&mut self) {
         let at = self.code.len();
         self.emit(Instr::Safepoint { fuel: 0 });

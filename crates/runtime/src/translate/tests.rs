@@ -62,8 +62,7 @@ fn loops_branch_back_to_their_first_instruction() {
     assert_eq!(
         code,
         [
-            // The loop's safepoint, where it branches back.
-            Instr::Safepoint { fuel: 0 },
+            // The jump back is the loop's safepoint.
             Instr::I32Sub { dst: 0, a: 0, b: 1 },
             Instr::BrIfNez { cond: 0, to: 0 },
             Instr::Return { src: 0, count: 1 },
@@ -114,13 +113,12 @@ fn comparisons_fuse_with_the_branch_that_consumes_them() {
     assert_eq!(
         code,
         [
-            Instr::Safepoint { fuel: 0 },
             Instr::I32Add { dst: 0, a: 0, b: 2 },
             Instr::BrI32LtU { a: 0, b: 1, to: 0 },
             // `if` jumps to the else branch when the condition is false.
-            Instr::BrI32LtS { a: 0, b: 1, to: 6 },
+            Instr::BrI32LtS { a: 0, b: 1, to: 5 },
             Instr::Copy { dst: 4, src: 2 },
-            Instr::Br { to: 7 },
+            Instr::Br { to: 6 },
             Instr::Copy { dst: 4, src: 3 },
             Instr::Return { src: 4, count: 1 },
         ]
