@@ -171,7 +171,7 @@ fn a_quota_makes_grow_fail_and_a_hog_cannot_make_a_victim_fault() {
     manifest.push_str(&tenant_table(
         "victim",
         "grower.wat",
-        "grow",
+        "hold",
         "memory = \"512KiB\"",
     ));
     let (out, report, _) = run("quota", &[("grower.wat", GROWER)], &manifest);
