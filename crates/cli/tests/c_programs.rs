@@ -1,30 +1,15 @@
-//! Real C programs compiled for wasm32-wasi with Debian's clang (see
-//! `scripts/build-c-guests.sh`), run with `waven run` on both memory
+//! Real C programs compiled for wasm32-wasi with Debian's clang (committed
+//! as `tests/programs/*.wasm`; `scripts/check-guest-builds.sh` checks they
+//! are what the sources build to), run with `waven run` on both memory
 //! backends: output, files inside preopens, the sandbox, EFAULT for bad
 //! buffers, heavy malloc/free, exit codes. Deterministic programs are also
 //! compiled natively with the host C compiler and must print the same.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The directory with every program compiled to `<name>.wasm` (built once).
-fn guests() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("waven-c-guests-{}", std::process::id()));
-        let status = Command::new("bash")
-            .arg(root().join("scripts/build-c-guests.sh"))
-            .arg(&dir)
-            .status()
-            .expect("bash runs");
-        assert!(status.success(), "building the C guests failed (see above)");
-        dir
-    })
 }
 
 /// A fresh scratch directory for one test.
@@ -36,7 +21,7 @@ fn scratch(test: &str) -> PathBuf {
 }
 
 fn waven(memory: &str, flags: &[&str], program: &str, args: &[&str]) -> Output {
-    let module = guests().join(format!("{program}.wasm"));
+    let module = root().join(format!("crates/cli/tests/programs/{program}.wasm"));
     Command::new(env!("CARGO_BIN_EXE_waven"))
         .args(["run", "--memory", memory])
         .args(flags)

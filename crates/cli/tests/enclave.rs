@@ -39,20 +39,6 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
-/// Builds the C guest examples into `dir` (needs clang for wasm32-wasi).
-fn build_guests(dir: &Path) {
-    let out = Command::new("sh")
-        .arg(root().join("guest/build.sh"))
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "guest/build.sh failed: {}",
-        text(&out.stderr)
-    );
-}
-
 /// What strace saw of one `waven platform --mark-phases` run.
 struct Trace {
     output: Output,
@@ -145,7 +131,6 @@ fn guests_run_and_share_without_memory_system_calls() {
     // Four tenants at once on threads: a producer sharing a page with a
     // consumer, and two players passing a ball through a shared page
     // with wait/notify.
-    build_guests(&dir);
     let manifest = dir.join("parallel.toml");
     std::fs::write(
         &manifest,
@@ -154,21 +139,21 @@ run = "parallel"
 
 [[tenant]]
 name = "producer"
-module = "producer.wasm"
+module = "BUILD/producer.wasm"
 args = ["consumer"]
 
 [[tenant]]
 name = "consumer"
-module = "consumer.wasm"
+module = "BUILD/consumer.wasm"
 
 [[tenant]]
 name = "ping"
-module = "pingpong.wasm"
+module = "BUILD/pingpong.wasm"
 args = ["ping", "50"]
 
 [[tenant]]
 name = "pong"
-module = "pingpong.wasm"
+module = "BUILD/pingpong.wasm"
 args = ["pong", "50"]
 
 # Sharing is denied unless allowed.
@@ -181,7 +166,8 @@ allow = true
 from = "ping"
 to = ["pong"]
 allow = true
-"#,
+"#
+        .replace("BUILD", root().join("examples/build").to_str().unwrap()),
     )
     .unwrap();
     let parallel = trace_platform(&manifest, &dir.join("parallel.log"));
@@ -263,8 +249,10 @@ fn plain_memory_and_code_generation_are_refused() {
 #[test]
 fn memory_cannot_grow_beyond_the_frame_budget() {
     let dir = scratch("grow");
-    // 4 MiB of frames = 64 Wasm pages: growing a 1-page memory by 63 works,
-    // by one more fails (memory.grow returns -1), and the guest goes on.
+    // 4 MiB of frames = 64 Wasm pages. The module's initial memory, kept
+    // as the copy-on-write image, holds no frame and so promises none:
+    // growing a 1-page memory by 63 works, by one more fails (memory.grow
+    // returns -1), and the guest goes on.
     let wat = r#"(module (memory 1)
         (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
     let module = dir.join("grow.wat");

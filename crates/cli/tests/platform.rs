@@ -1,13 +1,12 @@
 //! `waven platform` and `waven inspect` as a user runs them: the guest SDK's
-//! C examples (built with `guest/build.sh`, which needs clang for
-//! wasm32-wasi) sharing memory under a manifest, the attacker refused
+//! C examples (committed in `examples/build/`, built by `guest/build.sh`)
+//! sharing memory under a manifest, the attacker refused
 //! everywhere, the JSON report, memory maps, faults, fuel, pipelines,
 //! measurement-bound grants, and manifest errors reported with their
 //! position before anything runs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -15,28 +14,9 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The directory with the guest examples built (once per test process).
-fn guests() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("waven-platform-guests-{}", std::process::id()));
-        let out = Command::new("sh")
-            .arg(root().join("guest/build.sh"))
-            .arg(&dir)
-            .output()
-            .expect("sh runs");
-        assert!(
-            out.status.success(),
-            "guest/build.sh failed (it needs clang with wasm32-wasi, wasi-libc and lld):\n{}",
-            text(&out.stderr)
-        );
-        dir
-    })
-}
-
 fn guest(name: &str) -> String {
-    guests().join(format!("{name}.wasm")).display().to_string()
+    let path = root().join(format!("examples/build/{name}.wasm"));
+    path.display().to_string()
 }
 
 fn wat_example(name: &str) -> String {
@@ -660,16 +640,8 @@ fn inspect_lists_the_waven_functions_a_module_uses() {
 
 #[test]
 fn the_shipped_examples_run() {
-    // examples/*.toml as shipped, with examples/build/ filled by the build
-    // above instead of examples/build.sh.
-    let dir = scratch("examples");
-    std::fs::create_dir(dir.join("build")).unwrap();
-    for name in ["producer", "consumer", "attacker", "pingpong"] {
-        std::fs::copy(guest(name), dir.join(format!("build/{name}.wasm"))).unwrap();
-    }
-    for file in ["sharing.toml", "attack.toml", "pingpong.toml", "secret.txt"] {
-        std::fs::copy(root().join("examples").join(file), dir.join(file)).unwrap();
-    }
+    // examples/*.toml as shipped, with the committed examples/build/.
+    let dir = root().join("examples");
     let out = platform(&dir.join("sharing.toml"), &[]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));

@@ -327,3 +327,19 @@ fn a_snapshot_promises_only_its_frames_and_cannot_change() {
     assert_eq!(pool.stats().reserved, 0);
     assert_eq!(pool.stats().in_use, 0);
 }
+
+#[test]
+fn unmapped_growth_reserves_nothing_and_makes_room_for_a_region() {
+    let pool = FramePool::new(4 * WASM_PAGE).unwrap();
+    let region = Region::new(&pool, "data", 2 * WASM_PAGE, Rights::Read).unwrap();
+    let mapper = space(&pool, None, 1);
+    // The pool holds the region and the space's first page: no room for a
+    // zero-filled growth the region's size, but room for its map.
+    assert_eq!(mapper.grow(2), Err(MmuError::OutOfFrames));
+    assert_eq!(mapper.grow_unmapped(2), Ok(1));
+    assert_eq!(mapper.reserved_bytes(), WASM_PAGE);
+    assert_eq!(mapper.page_info(WASM_PAGE), None);
+    region.grant(mapper.id(), Rights::Read).unwrap();
+    mapper.map_region(&region, WASM_PAGE, Rights::Read).unwrap();
+    assert_eq!(mapper.read::<1>(3 * WASM_PAGE - 1), Ok([0]));
+}

@@ -630,7 +630,8 @@ impl Platform {
 
     /// Maps `region` at the end of `instance`'s memory, growing it by as
     /// many Wasm pages as the region needs (the ABI's `map` with address
-    /// -1). Every check is made before the memory grows, so a refused map
+    /// -1); pages after the region up to the Wasm page's end map nothing.
+    /// Every check is made before the memory grows, so a refused map
     /// changes nothing. Returns the address.
     ///
     /// # Errors
@@ -667,7 +668,8 @@ impl Platform {
                     return Err(Errno::EBUSY);
                 }
                 let pages = record.region.size().div_ceil(1 << 16);
-                space.grow(pages).map_err(|e| e.errno())? << 16
+                // No frames held for pages the region replaces at once.
+                space.grow_unmapped(pages).map_err(|e| e.errno())? << 16
             }
         };
         // The MMU knows only the sharing owner's space; everybody else,

@@ -8,8 +8,9 @@
 //!
 //! Tenants are instances of one `Platform`, each with the WAT guest below
 //! (thin exports around loads, stores, bulk operations, the `waven` ABI and
-//! a few WASI calls), plus a C guest (`tests/guests/attacker.c`) compiled
-//! at test time with clang for `wasm32-wasi`.
+//! a few WASI calls), plus a C guest (`tests/guests/attacker.c`, compiled
+//! with clang for `wasm32-wasi` and committed as `attacker.wasm`;
+//! `scripts/check-guest-builds.sh` checks the two agree).
 //!
 //! The world every attack starts from ([`World::new`]):
 //!
@@ -34,9 +35,8 @@
 //! ```
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex, OnceLock};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use waven_mmu::{Access, AddressSpace, FaultReason, MapRun, MemoryFault, Rights, PAGE_SIZE};
@@ -1818,42 +1818,13 @@ fn plain_memory_backend_returns_enosys_for_sharing_calls() {
 // ---------------------------------------------------------------------------
 // The C attack guest.
 
-/// `tests/guests/attacker.c`, compiled once with clang for wasm32-wasi.
-fn c_attacker() -> &'static [u8] {
-    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let source = manifest.join("tests/guests/attacker.c");
-        let include = manifest.join("../../guest/include");
-        let out = temp_dir("c").join("attacker.wasm");
-        let output = Command::new("clang")
-            .args(["--target=wasm32-wasi", "-O2", "-fuse-ld=lld", "-I"])
-            .arg(&include)
-            .arg(&source)
-            .arg("-o")
-            .arg(&out)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run clang ({e}): the isolation suite needs clang with the \
-                     wasm32-wasi target, lld and wasi-libc (Debian: clang lld wasi-libc \
-                     libclang-rt-dev-wasm32) to build its C attack guest"
-                )
-            });
-        assert!(
-            output.status.success(),
-            "clang failed to build {}:\n{}",
-            source.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::read(&out).unwrap()
-    })
-}
+/// `tests/guests/attacker.c` as committed, compiled for wasm32-wasi.
+const C_ATTACKER: &[u8] = include_bytes!("guests/attacker.wasm");
 
 /// Runs the C attacker's `_start` as instance `name` with `mode`, granted
 /// "data" R; returns its stdout and how `_start` ended.
 fn run_c_attacker(w: &mut World, name: &str, mode: &str) -> (String, Result<Vec<Val>, Error>) {
-    let module = Module::new(&w.engine, c_attacker()).unwrap();
+    let module = Module::new(&w.engine, C_ATTACKER).unwrap();
     w.platform
         .grant(
             &Owner::Instance("provider".into()),

@@ -158,7 +158,7 @@ impl AddressSpace {
             });
         }
         let inner = SpaceInner::empty(pool.clone(), maximum, quota)?;
-        inner.grow(limits.initial)?;
+        inner.grow(limits.initial, Some(Mapping::zero(Rights::ReadWrite)))?;
         Ok(AddressSpace {
             inner: Arc::new(inner),
         })
@@ -205,7 +205,21 @@ impl AddressSpace {
     /// maximum, [`MmuError::QuotaExceeded`] or [`MmuError::OutOfFrames`]
     /// if the frames cannot be reserved; nothing changes then.
     pub fn grow(&self, delta: u64) -> Result<u64, MmuError> {
-        self.inner.grow(delta)
+        self.inner
+            .grow(delta, Some(Mapping::zero(Rights::ReadWrite)))
+    }
+
+    /// Like [`AddressSpace::grow`], but the new pages map nothing (an
+    /// access faults as unmapped), so no frame is reserved for them: room
+    /// for a region mapped there next, without holding its size in frames
+    /// in between.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::GrowBeyondMaximum`], [`MmuError::HostMemory`]; nothing
+    /// changes then.
+    pub fn grow_unmapped(&self, delta: u64) -> Result<u64, MmuError> {
+        self.inner.grow(delta, None)
     }
 
     /// The state of the page holding `addr`, `None` if it is unmapped or at
@@ -334,7 +348,7 @@ impl SpaceInner {
         self.size.load(Ordering::Acquire)
     }
 
-    fn grow(&self, delta: u64) -> Result<u64, MmuError> {
+    fn grow(&self, delta: u64, fill: Page) -> Result<u64, MmuError> {
         let mut state = self.lock();
         if state.frozen {
             return Err(MmuError::Frozen);
@@ -350,7 +364,12 @@ impl SpaceInner {
                 maximum: self.max_wasm_pages,
             })?;
         let added = ((new - current) * wasm_page) as usize;
-        let needed = state.needing + state.limbo.len() as u64 + added as u64;
+        let reserved = if needs_frame_reserved(&fill) {
+            added
+        } else {
+            0
+        };
+        let needed = state.needing + state.limbo.len() as u64 + reserved as u64;
         state.reservation.ensure(needed)?;
         state.pages.try_reserve(added).map_err(|_| {
             MmuError::HostMemory((added * std::mem::size_of::<Option<Mapping>>()) as u64)
@@ -358,7 +377,7 @@ impl SpaceInner {
         for _ in current * wasm_page..new * wasm_page {
             state.pages.push(None);
             let vpn = state.pages.len() - 1;
-            self.set_page(&mut state, vpn, Some(Mapping::zero(Rights::ReadWrite)));
+            self.set_page(&mut state, vpn, fill);
         }
         self.size
             .store(new * wasm_page * PAGE_SIZE as u64, Ordering::Release);

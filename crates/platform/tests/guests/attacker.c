@@ -1,6 +1,7 @@
 /*
  * attacker.c - a C attack guest of the isolation suite
- * (crates/platform/tests/isolation.rs), compiled at test time with
+ * (crates/platform/tests/isolation.rs), committed as attacker.wasm, built by
+ * scripts/build-guests.sh with
  *
  *   clang --target=wasm32-wasi -O2 -fuse-ld=lld -I guest/include attacker.c
  *
