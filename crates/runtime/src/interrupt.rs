@@ -184,7 +184,7 @@ struct WatchState {
 }
 
 impl Watchdog {
-    /// Starts the watchdog thread.
+    /// Starts the watchdog thread, and returns once it runs.
     ///
     /// # Errors
     ///
@@ -192,10 +192,18 @@ impl Watchdog {
     pub fn start() -> std::io::Result<Watchdog> {
         let shared = Arc::new(WatchList::default());
         let inner = Arc::clone(&shared);
+        let (ready, started) = std::sync::mpsc::channel();
         let thread = thread::Builder::new()
             .name("waven-watchdog".into())
             .stack_size(64 * 1024)
-            .spawn(move || inner.run())?;
+            .spawn(move || {
+                // The thread is set up (stack, signal stack, thread-local
+                // storage) once it runs this: say so, so that a caller that
+                // starts guests afterwards sees no memory mapped for it.
+                let _ = ready.send(());
+                inner.run()
+            })?;
+        let _ = started.recv();
         Ok(Watchdog {
             shared,
             thread: Some(thread),
