@@ -2,13 +2,16 @@
 //! platform: sharing without copies, grants and their limits, revocation,
 //! wait/notify across threads, and the errors of bad calls.
 
+mod common;
+
 use std::sync::Arc;
 
 use waven_mmu::{Errno, Rights};
-use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::{Owner, Platform};
 use waven_platform::TenantLimits;
-use waven_runtime::{Config, Engine, Error, Func, Instance, Linker, Module, Store, TrapKind, Val};
+use waven_runtime::{Config, Engine, Error, Module, TrapKind, Val};
+
+use common::AbiGuest as Guest;
 
 const IMPORTS: &str = r#"
   (import "waven" "page_size" (func $page_size (result i32)))
@@ -62,34 +65,20 @@ fn guest_wat() -> String {
     )
 }
 
-struct Guest {
-    store: Store<GuestContext>,
-    instance: Instance,
-}
-
 impl Guest {
     fn new(engine: &Engine, platform: &Platform, name: &str, module: &Module) -> Guest {
-        platform
-            .add_instance(name, name, [0; 32], TenantLimits::default())
-            .unwrap();
-        let mut store = Store::new(engine, GuestContext::new(platform.clone(), name));
-        let mut linker = Linker::new();
-        abi::add_to_linker(&mut linker, |ctx: &mut GuestContext| ctx).unwrap();
-        let instance = linker.instantiate(&mut store, module).unwrap();
-        let space = instance
-            .memory(&store)
-            .unwrap()
-            .address_space(&store)
-            .unwrap();
-        platform.attach_space(name, space).unwrap();
-        Guest { store, instance }
+        Guest::instantiate(
+            engine,
+            platform,
+            module,
+            name,
+            name,
+            TenantLimits::default(),
+        )
     }
 
     fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
-        let func: Func = self.instance.get_func(&self.store, name).unwrap();
-        let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
-        func.call(&mut self.store, args, &mut results)?;
-        Ok(results)
+        self.call_export(name, args)
     }
 
     fn i32(&mut self, name: &str, args: &[i32]) -> i32 {

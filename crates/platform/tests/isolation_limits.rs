@@ -7,15 +7,17 @@
 //! Guests are WAT modules that pass the ABI's pointers straight through;
 //! the test writes names into the guest's memory with the host API.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use waven_mmu::AddressSpace;
-use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::Platform;
 use waven_platform::TenantLimits;
-use waven_runtime::{Config, Engine, Func, Instance, Linker, Module, Store, Val};
+use waven_runtime::{Config, Engine, Linker, Module, Store, Val};
+
+use common::AbiGuest as Guest;
 
 const EACCES: i32 = -2;
 const EINVAL: i32 = -28;
@@ -94,13 +96,6 @@ const GUEST: &str = r#"(module
         (br $next)))
     (local.get $n)))"#;
 
-struct Guest {
-    name: String,
-    store: Store<GuestContext>,
-    instance: Instance,
-    space: AddressSpace,
-}
-
 impl Guest {
     /// Instance `name` of `tenant`, with `limits`.
     fn new(
@@ -111,31 +106,12 @@ impl Guest {
         tenant: &str,
         limits: TenantLimits,
     ) -> Guest {
-        platform
-            .add_instance(name, tenant, [0; 32], limits)
-            .unwrap();
-        let mut store = Store::new(engine, GuestContext::new(platform.clone(), name));
-        let mut linker = Linker::new();
-        abi::add_to_linker(&mut linker, |ctx: &mut GuestContext| ctx).unwrap();
-        let instance = linker.instantiate(&mut store, module).unwrap();
-        let space = instance
-            .memory(&store)
-            .unwrap()
-            .address_space(&store)
-            .unwrap();
-        platform.attach_space(name, space.clone()).unwrap();
-        Guest {
-            name: name.to_owned(),
-            store,
-            instance,
-            space,
-        }
+        Guest::instantiate(engine, platform, module, name, tenant, limits)
     }
 
     fn call(&mut self, func: &str, args: &[Val]) -> i32 {
-        let f: Func = self.instance.get_func(&self.store, func).unwrap();
-        let mut results = vec![Val::I32(0); f.ty(&self.store).results().len()];
-        f.call(&mut self.store, args, &mut results)
+        let results = self
+            .call_export(func, args)
             .unwrap_or_else(|e| panic!("{}: {func}: {e}", self.name));
         match results[..] {
             [Val::I32(v)] => v,

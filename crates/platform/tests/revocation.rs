@@ -9,15 +9,18 @@
 //! the access. Before shootdowns existed these tests failed in every run
 //! (the outside review saw 3 to 8 of 40 markers overwritten).
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::Platform;
 use waven_platform::TenantLimits;
-use waven_runtime::{Config, Engine, Error, Func, Instance, Linker, Module, Store, TrapKind, Val};
+use waven_runtime::{Config, Engine, Error, Module, TrapKind, Val};
+
+use common::AbiGuest as Guest;
 
 const GRANTEES: usize = 40;
 const RW: i32 = 3;
@@ -62,35 +65,21 @@ const GUEST: &str = r#"
 )
 "#;
 
-struct Guest {
-    store: Store<GuestContext>,
-    instance: Instance,
-}
-
 impl Guest {
     fn new(engine: &Engine, platform: &Platform, name: &str, module: &Module) -> Guest {
-        platform
-            .add_instance(name, name, [0; 32], TenantLimits::default())
-            .unwrap();
-        let mut store = Store::new(engine, GuestContext::new(platform.clone(), name));
-        let mut linker = Linker::new();
-        abi::add_to_linker(&mut linker, |ctx: &mut GuestContext| ctx).unwrap();
-        let instance = linker.instantiate(&mut store, module).unwrap();
-        let space = instance
-            .memory(&store)
-            .unwrap()
-            .address_space(&store)
-            .unwrap();
-        platform.attach_space(name, space).unwrap();
-        Guest { store, instance }
+        Guest::instantiate(
+            engine,
+            platform,
+            module,
+            name,
+            name,
+            TenantLimits::default(),
+        )
     }
 
     fn call(&mut self, func: &str, args: &[i32]) -> Result<Vec<Val>, Error> {
-        let f: Func = self.instance.get_func(&self.store, func).unwrap();
-        let mut results = vec![Val::I32(0); f.ty(&self.store).results().len()];
         let args: Vec<Val> = args.iter().map(|&a| Val::I32(a)).collect();
-        f.call(&mut self.store, &args, &mut results)?;
-        Ok(results)
+        self.call_export(func, &args)
     }
 
     fn i32(&mut self, func: &str, args: &[i32]) -> i32 {
