@@ -58,7 +58,7 @@ pub use plain::PlainMemory;
 pub use quota::MemoryQuota;
 pub use region::{Region, RegionId, RegionOwner};
 pub use rights::{Access, Rights};
-pub use space::{AddressSpace, MemoryLimits, Pinned, SpaceId};
+pub use space::{AddressSpace, MemoryLimits, Pinned, RawTranslation, SpaceId};
 
 /// Size of a page (and of a frame) in bytes.
 pub const PAGE_SIZE: usize = 4096;

@@ -42,6 +42,13 @@ impl PlainMemory {
         self.bytes.len() as u64
     }
 
+    /// The first byte and the size in bytes, for code that checks bounds
+    /// inline (a compiled engine). Valid until the memory grows, moves or
+    /// is dropped; accesses below the size are in bounds.
+    pub fn raw_bytes(&mut self) -> (*mut u8, u64) {
+        (self.bytes.as_mut_ptr(), self.bytes.len() as u64)
+    }
+
     /// `memory.grow`: returns the old size in Wasm pages.
     ///
     /// # Errors

@@ -43,7 +43,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-/// One pin's handshake words.
+/// One pin's handshake words. `#[repr(C)]`: compiled code acknowledges
+/// requests itself, reading `requested` at offset 0 and writing `acked` at
+/// offset 8 (see [`crate::RawTranslation::safepoint`]).
+#[repr(C)]
 pub(crate) struct Accessor {
     /// Shootdowns asked of this accessor (incremented by mutators).
     requested: AtomicU64,

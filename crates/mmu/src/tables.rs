@@ -65,6 +65,16 @@ impl Tables {
         self.write.get(vpn)
     }
 
+    /// The first entry of the read table, of the write table, and the
+    /// number of entries of each.
+    pub(crate) fn raw(&self) -> (*const usize, *const usize, u64) {
+        (
+            self.read.entries.as_ptr().cast_const().cast(),
+            self.write.entries.as_ptr().cast_const().cast(),
+            self.read.len as u64,
+        )
+    }
+
     /// Sets both entries of `vpn` (which must be below the tables' length).
     pub(crate) fn set(&self, vpn: usize, read: usize, write: usize) {
         self.read.set(vpn, read);

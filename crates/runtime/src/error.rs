@@ -174,3 +174,14 @@ impl From<waven_mmu::MmuError> for Error {
         Error::Memory(error)
     }
 }
+
+impl From<waven_environ::EnvironError> for Error {
+    fn from(error: waven_environ::EnvironError) -> Error {
+        match error {
+            waven_environ::EnvironError::InvalidModule { message, offset } => {
+                Error::InvalidModule { message, offset }
+            }
+            waven_environ::EnvironError::Unsupported(what) => Error::Unsupported(what),
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::MemoryBackend;
 use crate::error::{Error, Trap};
-use crate::exec::{self, PlainBackend, VirtualBackend};
+use crate::interp::exec::{self, PlainBackend, VirtualBackend};
 use crate::store::{Extern, FuncEntity, Instance, Memory, Store};
 use crate::value::{Func, FuncType, Val};
 

@@ -36,16 +36,14 @@
 
 mod engine;
 mod error;
-mod exec;
 mod func;
 mod instance;
+mod interp;
 mod interrupt;
-mod ir;
 mod limits;
 mod linker;
 mod module;
 mod store;
-mod translate;
 mod value;
 
 pub use engine::{Config, Engine, MemoryBackend, ENCLAVE_PROFILE};

@@ -70,7 +70,43 @@ impl AddressSpace {
     }
 }
 
+/// Where compiled code finds a pinned space's translation: the fast-path
+/// tables and the pin's shootdown handshake words. Valid while the
+/// [`Pinned`] it came from lives.
+#[derive(Clone, Copy, Debug)]
+pub struct RawTranslation {
+    /// The read table: entry `vpn` is the host address reads of page `vpn`
+    /// go to, or 0 (take the slow path). Entries are `usize` words, read
+    /// atomically (a plain aligned load on the hosts waven supports).
+    pub read_table: *const usize,
+    /// The write table, likewise for writes.
+    pub write_table: *const usize,
+    /// The number of entries of each table; a page at or beyond it takes
+    /// the slow path.
+    pub table_pages: u64,
+    /// The pin's handshake: a `u64` of requests at offset 0 and a `u64` of
+    /// acknowledgements at offset 8. Code holding the pin acknowledges at
+    /// its safepoints by storing (release) the requests it loaded (acquire)
+    /// into the acknowledgements, as [`Pinned::safepoint`] does.
+    pub safepoint: *const u64,
+}
+
 impl Pinned {
+    /// The tables and handshake words for code that translates inline
+    /// (a compiled engine). The same contract as [`Pinned::read`] and
+    /// [`Pinned::write`] holds: a non-zero entry may be accessed within its
+    /// page while this pin lives, and only until the next safepoint after
+    /// a shootdown was requested.
+    pub fn raw_translation(&self) -> RawTranslation {
+        let (read_table, write_table, table_pages) = self.inner().tables.raw();
+        RawTranslation {
+            read_table,
+            write_table,
+            table_pages,
+            safepoint: Arc::as_ptr(&self.accessor).cast(),
+        }
+    }
+
     /// The pinned space.
     pub fn space(&self) -> &AddressSpace {
         &self.owner

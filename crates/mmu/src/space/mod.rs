@@ -37,7 +37,7 @@ use crate::shootdown::Accessors;
 use crate::tables::{Tables, ZERO_PAGE};
 use crate::{MmuError, RegionId, Rights, MAX_WASM_PAGES, PAGES_PER_WASM_PAGE, PAGE_SIZE};
 
-pub use access::Pinned;
+pub use access::{Pinned, RawTranslation};
 
 /// The identity of an address space, unique in the process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

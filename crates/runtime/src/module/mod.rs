@@ -1,17 +1,15 @@
 //! Modules: validated, with every function translated at load time.
 
-mod info;
-
 use std::sync::Arc;
 
-pub(crate) use info::{
+pub(crate) use waven_environ::module::{
     ConstExpr, DataMode, ElementMode, ExternKind, ImportKind, MemoryDecl, ModuleInfo, TableDecl,
 };
 
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::ir::CompiledFunc;
-use crate::translate::Translator;
+use crate::interp::ir::CompiledFunc;
+use crate::interp::translate::Translator;
 
 /// A validated and compiled module, ready to be instantiated any number of
 /// times. Cloning gives another handle to the same module.

@@ -4,7 +4,7 @@ use wasmparser::{MemArg, Operator};
 
 use super::{ControlKind, Operand, Patch, Translator};
 use crate::error::Error;
-use crate::ir::{Instr, Slot};
+use crate::interp::ir::{Instr, Slot};
 
 type Unary = fn(Slot, Slot) -> Instr;
 type Binary = fn(Slot, Slot, Slot) -> Instr;

@@ -9,7 +9,7 @@
 //!   `max_slots` cells fit in the stack, and the stack is never resized
 //!   while execution runs.
 
-use crate::ir::Slot;
+use crate::interp::ir::Slot;
 
 /// The cells of all frames of one execution.
 pub(crate) struct ValueStack {

@@ -15,15 +15,15 @@ use wasmparser::{
     TypeRef, ValidPayload, Validator, WasmFeatures,
 };
 
-use crate::error::Error;
-use crate::value::{FuncType, ValType};
+use crate::error::EnvironError as Error;
+use crate::types::{FuncType, ValType};
 
 /// The WebAssembly features waven accepts: WebAssembly 2.0 without SIMD
 /// (mutable-global, saturating-float-to-int, sign-extension, multi-value,
 /// bulk-memory, reference-types), plus memory-control. Not threads, tail
 /// calls, GC, typed function references, exceptions, memory64, multi-memory,
 /// extended-const or any other proposal.
-pub(crate) fn features() -> WasmFeatures {
+pub fn features() -> WasmFeatures {
     WasmFeatures::FLOATS
         .union(WasmFeatures::GC_TYPES) // needed for `externref`
         .union(WasmFeatures::MUTABLE_GLOBAL)
@@ -37,7 +37,7 @@ pub(crate) fn features() -> WasmFeatures {
 
 /// Everything the runtime needs to know about a validated module.
 #[derive(Default)]
-pub(crate) struct ModuleInfo {
+pub struct ModuleInfo {
     /// The type section, in order.
     pub types: Vec<FuncType>,
     /// The imports, in order.
@@ -80,7 +80,7 @@ pub(crate) struct ModuleInfo {
 }
 
 /// An import of the module.
-pub(crate) struct Import {
+pub struct Import {
     /// The module name.
     pub module: String,
     /// The field name.
@@ -90,7 +90,7 @@ pub(crate) struct Import {
 }
 
 /// What an import imports, with its type.
-pub(crate) enum ImportKind {
+pub enum ImportKind {
     /// A function, of this type index.
     Func(u32),
     /// A table.
@@ -103,7 +103,7 @@ pub(crate) enum ImportKind {
 
 /// The type of a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TableDecl {
+pub struct TableDecl {
     /// The element type: `FuncRef` or `ExternRef`.
     pub element: ValType,
     /// Initial size, in elements.
@@ -114,7 +114,7 @@ pub(crate) struct TableDecl {
 
 /// The type of a memory, in Wasm pages (64 KiB).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct MemoryDecl {
+pub struct MemoryDecl {
     /// Initial size, in pages.
     pub initial: u64,
     /// Maximum size, in pages.
@@ -123,7 +123,7 @@ pub(crate) struct MemoryDecl {
 
 /// The type of a global.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct GlobalDecl {
+pub struct GlobalDecl {
     /// The value type.
     pub ty: ValType,
     /// Whether the global is mutable.
@@ -131,7 +131,7 @@ pub(crate) struct GlobalDecl {
 }
 
 /// An export of the module.
-pub(crate) struct Export {
+pub struct Export {
     /// The export name.
     pub name: String,
     /// What kind of entity is exported.
@@ -142,7 +142,7 @@ pub(crate) struct Export {
 
 /// The kinds of entity that can be imported or exported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ExternKind {
+pub enum ExternKind {
     /// A function.
     Func,
     /// A table.
@@ -155,7 +155,7 @@ pub(crate) enum ExternKind {
 
 /// A constant expression of WebAssembly 2.0 (a single instruction before `end`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ConstExpr {
+pub enum ConstExpr {
     /// `i32.const`.
     I32(i32),
     /// `i64.const`.
@@ -173,7 +173,7 @@ pub(crate) enum ConstExpr {
 }
 
 /// An element segment.
-pub(crate) struct ElementSegment {
+pub struct ElementSegment {
     /// How the segment is used.
     pub mode: ElementMode,
     /// The type of its elements (`FuncRef` or `ExternRef`).
@@ -184,7 +184,7 @@ pub(crate) struct ElementSegment {
 }
 
 /// How an element segment is used.
-pub(crate) enum ElementMode {
+pub enum ElementMode {
     /// Used by `table.init`.
     Passive,
     /// Only declares functions for `ref.func`.
@@ -199,7 +199,7 @@ pub(crate) enum ElementMode {
 }
 
 /// A data segment.
-pub(crate) struct DataSegment {
+pub struct DataSegment {
     /// How the segment is used.
     pub mode: DataMode,
     /// Its bytes.
@@ -207,7 +207,7 @@ pub(crate) struct DataSegment {
 }
 
 /// How a data segment is used.
-pub(crate) enum DataMode {
+pub enum DataMode {
     /// Used by `memory.init`.
     Passive,
     /// Copied into a memory at instantiation.
@@ -220,7 +220,7 @@ pub(crate) enum DataMode {
 }
 
 /// A defined function's body.
-pub(crate) struct FuncBody {
+pub struct FuncBody {
     /// The declared locals, one entry per local (the parameters excluded).
     pub locals: Vec<ValType>,
     /// Byte range of the whole body (locals and code, without the size
@@ -333,7 +333,7 @@ impl ModuleInfo {
     /// give [`Error::InvalidModule`] with wasmparser's message and byte
     /// offset; components and constructs waven lacks give
     /// [`Error::Unsupported`]. Never panics.
-    pub(crate) fn parse(bytes: &[u8]) -> Result<ModuleInfo, Error> {
+    pub fn parse(bytes: &[u8]) -> Result<ModuleInfo, Error> {
         let mut info = ModuleInfo {
             bytes: Arc::from(bytes),
             ..ModuleInfo::default()
@@ -512,7 +512,7 @@ impl ModuleInfo {
     /// The type of function `index` of the function index space.
     ///
     /// Panics if `index` is not a function of the module.
-    pub(crate) fn func_type(&self, index: u32) -> &FuncType {
+    pub fn func_type(&self, index: u32) -> &FuncType {
         &self.types[self.funcs[index as usize] as usize]
     }
 
@@ -521,7 +521,7 @@ impl ModuleInfo {
     /// original byte offsets.
     ///
     /// Panics if `defined_index` is not a defined function.
-    pub(crate) fn body_reader(&self, defined_index: usize) -> FunctionBody<'_> {
+    pub fn body_reader(&self, defined_index: usize) -> FunctionBody<'_> {
         let range = self.bodies[defined_index].range.clone();
         let start = range.start as u64;
         FunctionBody::new(BinaryReader::new_features(

@@ -23,7 +23,7 @@ use frame::ValueStack;
 
 use crate::error::{Trap, TrapKind};
 use crate::func::Caller;
-use crate::ir::{CompiledFunc, Instr};
+use crate::interp::ir::{CompiledFunc, Instr};
 use crate::store::{FuncEntity, Instance, Store};
 use crate::value::{Func, Val};
 

@@ -2,7 +2,7 @@
 //! compiled form of small functions to be.
 
 use super::Translator;
-use crate::ir::Instr;
+use crate::interp::ir::Instr;
 use crate::module::ModuleInfo;
 
 fn translate(body: &str) -> Vec<Instr> {

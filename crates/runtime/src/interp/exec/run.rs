@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::{Backend, Executor, Frame};
 use crate::error::TrapKind;
-use crate::ir::{CompiledFunc, Instr, Slot};
+use crate::interp::ir::{CompiledFunc, Instr, Slot};
 use crate::store::{FuncEntity, InstanceData};
 
 /// A Rust type an untyped cell can hold.

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use crate::error::Error;
-use crate::ir::{CompiledFunc, Instr, Slot};
+use crate::interp::ir::{CompiledFunc, Instr, Slot};
 use crate::module::ModuleInfo;
 
 /// Where an operand-stack entry lives.
@@ -67,14 +67,18 @@ struct Control {
     else_patch: Option<usize>,
     /// The block was entered in unreachable code: it emits nothing.
     entered_dead: bool,
-    /// The `Safepoint` whose fuel to patch with the segment length.
-    fuel_at: Option<usize>,
 }
 
 /// Translates one function.
 pub(crate) struct Translator<'a> {
     info: &'a ModuleInfo,
     fuel: bool,
+    /// The fuel cost of each segment (see `waven_environ::fuel`), when
+    /// fuel is on.
+    fuel_costs: Vec<u64>,
+    /// How many `loop` operators were read so far (the segment number of
+    /// the next loop).
+    loops_seen: usize,
     code: Vec<Instr>,
     consts: Vec<u64>,
     const_slots: HashMap<u64, Slot>,
@@ -115,6 +119,12 @@ impl<'a> Translator<'a> {
         let mut translator = Translator {
             info,
             fuel,
+            fuel_costs: if fuel {
+                waven_environ::fuel::segment_costs(&body)?
+            } else {
+                Vec::new()
+            },
+            loops_seen: 0,
             code: Vec::new(),
             consts: Vec::new(),
             const_slots: HashMap::new(),
@@ -142,12 +152,11 @@ impl<'a> Translator<'a> {
             patches: Vec::new(),
             else_patch: None,
             entered_dead: false,
-            fuel_at: None,
         });
         // Calls are safepoints themselves; a function needs its own only to
         // be charged fuel.
         if translator.fuel {
-            translator.emit_fuel_marker();
+            translator.emit_fuel_marker(0);
         }
         let mut reader = body.get_operators_reader().map_err(invalid)?;
         while !reader.eof() {
@@ -201,7 +210,7 @@ impl<'a> Translator<'a> {
             br_targets: self.br_targets.into_boxed_slice(),
             pairs: self.pairs.into_boxed_slice(),
         };
-        crate::exec::verify(&func).map_err(Error::Unsupported)?;
+        crate::interp::exec::verify(&func).map_err(Error::Unsupported)?;
         Ok(func)
     }
 
@@ -358,38 +367,27 @@ impl<'a> Translator<'a> {
             patches: Vec::new(),
             else_patch: None,
             entered_dead,
-            fuel_at: None,
         });
+        if kind == ControlKind::Loop {
+            self.loops_seen += 1;
+        }
         if kind == ControlKind::Loop && !entered_dead {
             self.bind_label();
             // Jumps back are safepoints themselves; a loop needs its own
             // only to be charged fuel.
             if self.fuel {
-                self.emit_fuel_marker();
+                self.emit_fuel_marker(self.loops_seen);
             }
         }
     }
 
     /// Emits the `Safepoint` of a function or loop body (only when fuel is
     /// enabled: calls and jumps back are safepoints of their own), which
-    /// charges the body's length (patched at its end).
-    fn emit_fuel_marker(&mut self) {
-        let at = self.code.len();
-        self.emit(Instr::Safepoint { fuel: 0 });
-        if self.fuel {
-            if let Some(control) = self.controls.last_mut() {
-                control.fuel_at = Some(at);
-            }
-        }
-    }
-
-    /// Sets a `Safepoint`'s fuel to the length of the code it covers
-    /// (approximately the instructions of one pass).
-    fn patch_fuel(&mut self, at: Option<usize>) {
-        if let Some(at) = at {
-            let fuel = (self.code.len() - at) as u32;
-            self.code[at] = Instr::Safepoint { fuel };
-        }
+    /// charges the cost of segment `segment` (see `waven_environ::fuel`).
+    fn emit_fuel_marker(&mut self, segment: usize) {
+        let cost = self.fuel_costs.get(segment).copied().unwrap_or(0);
+        let fuel = u32::try_from(cost).unwrap_or(u32::MAX);
+        self.emit(Instr::Safepoint { fuel });
     }
 
     /// Emits the moves of a branch to the label `depth` levels out.
@@ -532,13 +530,11 @@ impl<'a> Translator<'a> {
             if self.reachable {
                 self.emit_return();
             }
-            self.patch_fuel(control.fuel_at);
             return;
         }
         if self.reachable {
             self.materialize_top(control.results);
         }
-        self.patch_fuel(control.fuel_at);
         // An if without else: the false branch reaches the end with the
         // parameters as results (validation requires equal types).
         let implicit_else = control.kind == ControlKind::If;

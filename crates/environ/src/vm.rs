@@ -1,0 +1,441 @@
+//! The contract between compiled code and the runtime that runs it: the
+//! layout of the structures compiled code reads and writes, the runtime
+//! functions (*libcalls*) it calls, and how traps travel.
+//!
+//! The compiler (`waven-cranelift`) emits code against these definitions;
+//! the runtime (`waven-runtime`) builds the structures and provides the
+//! libcalls. Neither sees the other's code, so everything they share is
+//! here, with byte offsets fixed by `#[repr(C)]` and checked by tests.
+//!
+//! ```text
+//!  VMContext (one per instance)          VMRuntime (one per store)
+//!  ├─ runtime ─────────────────────────► ├─ fuel, depth_left, stack_limit
+//!  ├─ memory0 ──► VMMemory               ├─ interrupt ──► AtomicBool
+//!  ├─ memories ─► [*mut VMMemory]        ├─ trap (pending trap code)
+//!  ├─ globals ──► [*mut VMGlobal]        ├─ funcrefs ──► [VMFuncRef] by store index
+//!  ├─ funcs ────► [VMFuncRef] by func index
+//!  ├─ tables ───► [*mut VMTable]         └─ libcalls ──► [fn ptr] by Libcall
+//!  └─ sig_ids ──► [u32] by type index
+//! ```
+//!
+//! # Values
+//!
+//! Every value crosses the boundary as a 16-byte [`VMVal`] slot (room for
+//! `v128`): `i32` and `f32` in the low 4 bytes (little-endian), `i64` and
+//! `f64` in the low 8, references as a `u64` *cell*: 0 is null, otherwise a
+//! `funcref` is the store's function index plus one, an `externref` the
+//! host's number plus one. Table elements and globals hold the same cells.
+//! In compiled code references are `i64`.
+//!
+//! # Calls
+//!
+//! Compiled Wasm functions have a calling convention of the compiler's
+//! choosing (only compiled code calls them) with two leading pointer
+//! parameters, the callee's and the caller's `VMContext`, then the Wasm
+//! parameters; they return the Wasm results. The runtime enters compiled
+//! code only through *entry trampolines*, one per type index of a module,
+//! with the platform's C calling convention and the signature of
+//! [`EntryTrampoline`]: it loads the arguments from `values`, calls `code`,
+//! and stores the results to `values` (which has room for
+//! `max(params, results)` slots).
+//!
+//! A [`VMFuncRef`] with a null `code` is a host function: compiled code
+//! calls [`Libcall::HostCall`] with its store index and the arguments
+//! spilled to a `VMVal` array, then reads the results from that array.
+//!
+//! # Traps
+//!
+//! No signal, no unwinding. Compiled code never executes a trapping
+//! machine instruction on purpose: it tests every trap condition (bounds,
+//! division by zero, overflow, conversions, null and mismatched indirect
+//! calls, stack and depth, fuel, interrupts) with ordinary branches. To
+//! trap it stores a [`TrapCode`] in [`VMRuntime::trap`] (if none is there
+//! yet) and returns from the function with zero results. After every call
+//! (of a Wasm function or of a libcall that may trap) it tests
+//! `VMRuntime::trap` and, if non-zero, returns at once likewise. The entry
+//! trampoline returns normally; the runtime reads the trap. Libcalls that
+//! trap set `trap` themselves (host traps with their message are kept by
+//! the runtime; the code is then [`TrapCode::Host`]).
+//!
+//! # Stack and depth
+//!
+//! At entry every function decrements [`VMRuntime::depth_left`] and traps
+//! with [`TrapCode::StackExhausted`] if it was 0 (the interpreter's call
+//! depth limit, so both engines exhaust at the same depth), and traps
+//! likewise if the native stack pointer minus the function's frame size
+//! (an upper bound the compiler knows) is below
+//! [`VMRuntime::stack_limit`]. Every return (normal or trap) increments
+//! `depth_left` again.
+//!
+//! # Safepoints, fuel and interrupts
+//!
+//! At function entry and at every loop header compiled code:
+//! 1. when fuel is on, charges the segment's cost as [`crate::fuel`] says:
+//!    if `fuel < cost` it traps with [`TrapCode::OutOfFuel`] leaving `fuel`
+//!    unchanged, else it subtracts;
+//! 2. traps with [`TrapCode::Interrupted`] if the byte at
+//!    [`VMRuntime::interrupt`] is non-zero;
+//! 3. for virtual memory, acknowledges shootdowns of memory 0: if
+//!    `VMSafepoint::requested != VMSafepoint::acked` it stores `requested`
+//!    to `acked` (atomic load acquire, atomic store release). After this no
+//!    access translated before the safepoint is in flight, which is what
+//!    makes revocation final on compiled code.
+//!
+//! # Memory accesses
+//!
+//! The effective address is `u64`: the zero-extended `i32` index plus the
+//! static offset (no overflow is possible for 32-bit memories).
+//!
+//! *Virtual* memory ([`VMMemory`] tables of the software MMU), an access of
+//! `n` bytes at `addr`:
+//! ```text
+//!   if (addr & 0xfff) > 4096 - n          → slow path   (may cross a page)
+//!   vpn = addr >> 12
+//!   if vpn >= table_pages                 → slow path
+//!   p = read_table[vpn]  (write_table for stores)
+//!   if p == 0                             → slow path
+//!   access p + (addr & 0xfff)
+//! ```
+//! The slow path is [`Libcall::LoadSlow`] / [`Libcall::StoreSlow`], which
+//! goes through the MMU (page crossing, zero and copy-on-write pages,
+//! faults, bounds) and may trap.
+//!
+//! *Plain* memory: `if addr + n > bound → trap MemoryOutOfBounds`, else
+//! access `base + addr`.
+//!
+//! `base`, `bound` and the table pointers may change at any call (host
+//! calls, `memory.grow`): compiled code reloads them after calls.
+
+/// The size of one value slot at the boundary.
+pub const VAL_SLOT_BYTES: u32 = 16;
+
+/// One value at the boundary (see the module docs for the encoding).
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VMVal {
+    /// The value's bits, little-endian, low word first.
+    pub bits: [u64; 2],
+}
+
+/// The entry trampoline of one function type.
+pub type EntryTrampoline = unsafe extern "C" fn(
+    code: *const u8,
+    callee_vmctx: *mut VMContext,
+    caller_vmctx: *mut VMContext,
+    values: *mut VMVal,
+);
+
+/// Why compiled code trapped (stored in [`VMRuntime::trap`]; 0 = none).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrapCode {
+    /// `unreachable`.
+    Unreachable = 1,
+    /// A memory access out of bounds (plain memory).
+    MemoryOutOfBounds = 2,
+    /// A table access out of bounds (`table.get`/`table.set`, bulk table
+    /// operations).
+    TableOutOfBounds = 3,
+    /// `call_indirect` with an index beyond the table.
+    UndefinedElement = 4,
+    /// `call_indirect` through a null entry.
+    UninitializedElement = 5,
+    /// `call_indirect` to a function of another type.
+    IndirectCallTypeMismatch = 6,
+    /// Integer division or remainder by zero.
+    IntegerDivideByZero = 7,
+    /// Integer overflow (division, trapping truncation).
+    IntegerOverflow = 8,
+    /// Trapping truncation of NaN.
+    InvalidConversionToInteger = 9,
+    /// Call depth or native stack exhausted.
+    StackExhausted = 10,
+    /// Fuel ran out.
+    OutOfFuel = 11,
+    /// The store was interrupted.
+    Interrupted = 12,
+    /// A libcall trapped with a trap the runtime keeps (memory faults, host
+    /// errors, exits).
+    Host = 13,
+}
+
+impl TrapCode {
+    /// The trap code with this number, if any.
+    pub fn from_u32(code: u32) -> Option<TrapCode> {
+        use TrapCode::*;
+        Some(match code {
+            1 => Unreachable,
+            2 => MemoryOutOfBounds,
+            3 => TableOutOfBounds,
+            4 => UndefinedElement,
+            5 => UninitializedElement,
+            6 => IndirectCallTypeMismatch,
+            7 => IntegerDivideByZero,
+            8 => IntegerOverflow,
+            9 => InvalidConversionToInteger,
+            10 => StackExhausted,
+            11 => OutOfFuel,
+            12 => Interrupted,
+            13 => Host,
+            _ => return None,
+        })
+    }
+}
+
+/// The runtime functions compiled code calls, through
+/// [`VMRuntime::libcalls`] (index = discriminant). All use the platform's C
+/// calling convention; `vmctx` is the calling instance's context, memory,
+/// table, data and element indices are the calling module's. Those marked
+/// "may trap" set [`VMRuntime::trap`] on failure and return 0.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Libcall {
+    /// `fn(vmctx, memory: u32, addr: u64, size: u32) -> u64`: loads `size`
+    /// (1, 2, 4 or 8) bytes through the MMU, zero-extended. May trap.
+    LoadSlow = 0,
+    /// `fn(vmctx, memory: u32, addr: u64, size: u32, value: u64)`: stores
+    /// the low `size` bytes of `value` through the MMU. May trap.
+    StoreSlow = 1,
+    /// `fn(vmctx, memory: u32) -> u64`: `memory.size` in Wasm pages.
+    MemorySize = 2,
+    /// `fn(vmctx, memory: u32, delta: u64) -> u64`: `memory.grow`; the old
+    /// size in Wasm pages, or `u64::MAX` if it cannot grow.
+    MemoryGrow = 3,
+    /// `fn(vmctx, memory: u32, dst: u64, value: u32, len: u64)`:
+    /// `memory.fill`. May trap.
+    MemoryFill = 4,
+    /// `fn(vmctx, dst_memory: u32, src_memory: u32, dst: u64, src: u64,
+    /// len: u64)`: `memory.copy`. May trap.
+    MemoryCopy = 5,
+    /// `fn(vmctx, memory: u32, data: u32, dst: u64, src: u32, len: u32)`:
+    /// `memory.init`. May trap.
+    MemoryInit = 6,
+    /// `fn(vmctx, data: u32)`: `data.drop`.
+    DataDrop = 7,
+    /// `fn(vmctx, memory: u32, addr: u64, len: u64)`: `memory.discard`.
+    /// May trap.
+    MemoryDiscard = 8,
+    /// `fn(vmctx, table: u32, delta: u32, init: u64) -> u32`:
+    /// `table.grow`; the old size or `u32::MAX`.
+    TableGrow = 9,
+    /// `fn(vmctx, table: u32, dst: u32, value: u64, len: u32)`:
+    /// `table.fill`. May trap.
+    TableFill = 10,
+    /// `fn(vmctx, dst_table: u32, src_table: u32, dst: u32, src: u32,
+    /// len: u32)`: `table.copy`. May trap.
+    TableCopy = 11,
+    /// `fn(vmctx, table: u32, elem: u32, dst: u32, src: u32, len: u32)`:
+    /// `table.init`. May trap.
+    TableInit = 12,
+    /// `fn(vmctx, elem: u32)`: `elem.drop`.
+    ElemDrop = 13,
+    /// `fn(vmctx, store_func: u32, values: *mut VMVal)`: calls host
+    /// function `store_func` (a store index) with the arguments in
+    /// `values`, leaving its results there. May trap.
+    HostCall = 14,
+}
+
+impl Libcall {
+    /// How many libcalls there are.
+    pub const COUNT: usize = 15;
+}
+
+/// What compiled code reaches of its store.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMRuntime {
+    /// Fuel left (when the module was compiled with fuel).
+    pub fuel: u64,
+    /// Calls left before the depth limit.
+    pub depth_left: u64,
+    /// The lowest native stack address compiled code may use.
+    pub stack_limit: usize,
+    /// The store's interrupt flag (a byte: non-zero = interrupted).
+    pub interrupt: *const u8,
+    /// The pending trap code (0: none).
+    pub trap: u32,
+    /// Padding.
+    pub _pad: u32,
+    /// The store's function references, by store function index.
+    pub funcrefs: *const VMFuncRef,
+    /// Libcall addresses, by [`Libcall`] discriminant.
+    pub libcalls: *const usize,
+}
+
+/// A function reference: what a call through it needs.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct VMFuncRef {
+    /// The compiled function, or null for a host function.
+    pub code: *const u8,
+    /// The callee's context (null for a host function).
+    pub vmctx: *mut VMContext,
+    /// The canonical signature id (compared by `call_indirect`).
+    pub sig: u32,
+    /// The function's index in its store (for host calls).
+    pub store_index: u32,
+}
+
+/// A linear memory as compiled code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemory {
+    /// Virtual: the read table (host page addresses, 0 = slow path).
+    pub read_table: *const usize,
+    /// Virtual: the write table.
+    pub write_table: *const usize,
+    /// Virtual: entries in each table.
+    pub table_pages: u64,
+    /// Plain: the first byte.
+    pub base: *mut u8,
+    /// Plain: the size in bytes.
+    pub bound: u64,
+    /// Virtual: the current pin's handshake words.
+    pub safepoint: *const VMSafepoint,
+}
+
+/// A pin's shootdown handshake (see `waven_mmu::shootdown`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMSafepoint {
+    /// Shootdowns requested so far.
+    pub requested: u64,
+    /// The last request acknowledged.
+    pub acked: u64,
+}
+
+/// A table as compiled code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTable {
+    /// The elements (cells).
+    pub base: *mut u64,
+    /// The number of elements.
+    pub len: u64,
+}
+
+/// A global's cell (16 bytes, room for `v128`).
+#[repr(C, align(16))]
+#[derive(Debug, Default)]
+pub struct VMGlobal {
+    /// The value, encoded as a [`VMVal`].
+    pub bits: [u64; 2],
+}
+
+/// The header of an instance's context. The runtime may keep more after
+/// it; compiled code reads only these fields.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMContext {
+    /// The store's runtime block.
+    pub runtime: *mut VMRuntime,
+    /// Memory 0, or null if the instance has none.
+    pub memory0: *mut VMMemory,
+    /// Every memory, by memory index.
+    pub memories: *const *mut VMMemory,
+    /// Every global's cell, by global index.
+    pub globals: *const *mut VMGlobal,
+    /// Every function, by function index (imported ones first).
+    pub funcs: *const VMFuncRef,
+    /// Every table, by table index.
+    pub tables: *const *mut VMTable,
+    /// The canonical signature id of each type index.
+    pub sig_ids: *const u32,
+}
+
+/// Byte offsets of the fields compiled code uses.
+pub mod offsets {
+    use std::mem::offset_of;
+
+    use super::*;
+
+    /// [`VMContext::runtime`].
+    pub const VMCTX_RUNTIME: i32 = offset_of!(VMContext, runtime) as i32;
+    /// [`VMContext::memory0`].
+    pub const VMCTX_MEMORY0: i32 = offset_of!(VMContext, memory0) as i32;
+    /// [`VMContext::memories`].
+    pub const VMCTX_MEMORIES: i32 = offset_of!(VMContext, memories) as i32;
+    /// [`VMContext::globals`].
+    pub const VMCTX_GLOBALS: i32 = offset_of!(VMContext, globals) as i32;
+    /// [`VMContext::funcs`].
+    pub const VMCTX_FUNCS: i32 = offset_of!(VMContext, funcs) as i32;
+    /// [`VMContext::tables`].
+    pub const VMCTX_TABLES: i32 = offset_of!(VMContext, tables) as i32;
+    /// [`VMContext::sig_ids`].
+    pub const VMCTX_SIG_IDS: i32 = offset_of!(VMContext, sig_ids) as i32;
+
+    /// [`VMRuntime::fuel`].
+    pub const RUNTIME_FUEL: i32 = offset_of!(VMRuntime, fuel) as i32;
+    /// [`VMRuntime::depth_left`].
+    pub const RUNTIME_DEPTH_LEFT: i32 = offset_of!(VMRuntime, depth_left) as i32;
+    /// [`VMRuntime::stack_limit`].
+    pub const RUNTIME_STACK_LIMIT: i32 = offset_of!(VMRuntime, stack_limit) as i32;
+    /// [`VMRuntime::interrupt`].
+    pub const RUNTIME_INTERRUPT: i32 = offset_of!(VMRuntime, interrupt) as i32;
+    /// [`VMRuntime::trap`].
+    pub const RUNTIME_TRAP: i32 = offset_of!(VMRuntime, trap) as i32;
+    /// [`VMRuntime::funcrefs`].
+    pub const RUNTIME_FUNCREFS: i32 = offset_of!(VMRuntime, funcrefs) as i32;
+    /// [`VMRuntime::libcalls`].
+    pub const RUNTIME_LIBCALLS: i32 = offset_of!(VMRuntime, libcalls) as i32;
+
+    /// [`VMFuncRef::code`].
+    pub const FUNCREF_CODE: i32 = offset_of!(VMFuncRef, code) as i32;
+    /// [`VMFuncRef::vmctx`].
+    pub const FUNCREF_VMCTX: i32 = offset_of!(VMFuncRef, vmctx) as i32;
+    /// [`VMFuncRef::sig`].
+    pub const FUNCREF_SIG: i32 = offset_of!(VMFuncRef, sig) as i32;
+    /// [`VMFuncRef::store_index`].
+    pub const FUNCREF_STORE_INDEX: i32 = offset_of!(VMFuncRef, store_index) as i32;
+    /// The size of a [`VMFuncRef`].
+    pub const FUNCREF_SIZE: i32 = std::mem::size_of::<VMFuncRef>() as i32;
+
+    /// [`VMMemory::read_table`].
+    pub const MEMORY_READ_TABLE: i32 = offset_of!(VMMemory, read_table) as i32;
+    /// [`VMMemory::write_table`].
+    pub const MEMORY_WRITE_TABLE: i32 = offset_of!(VMMemory, write_table) as i32;
+    /// [`VMMemory::table_pages`].
+    pub const MEMORY_TABLE_PAGES: i32 = offset_of!(VMMemory, table_pages) as i32;
+    /// [`VMMemory::base`].
+    pub const MEMORY_BASE: i32 = offset_of!(VMMemory, base) as i32;
+    /// [`VMMemory::bound`].
+    pub const MEMORY_BOUND: i32 = offset_of!(VMMemory, bound) as i32;
+    /// [`VMMemory::safepoint`].
+    pub const MEMORY_SAFEPOINT: i32 = offset_of!(VMMemory, safepoint) as i32;
+
+    /// [`VMSafepoint::requested`].
+    pub const SAFEPOINT_REQUESTED: i32 = offset_of!(VMSafepoint, requested) as i32;
+    /// [`VMSafepoint::acked`].
+    pub const SAFEPOINT_ACKED: i32 = offset_of!(VMSafepoint, acked) as i32;
+
+    /// [`VMTable::base`].
+    pub const TABLE_BASE: i32 = offset_of!(VMTable, base) as i32;
+    /// [`VMTable::len`].
+    pub const TABLE_LEN: i32 = offset_of!(VMTable, len) as i32;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offsets::*;
+    use super::*;
+
+    #[test]
+    fn layouts_are_what_compiled_code_assumes() {
+        assert_eq!(std::mem::size_of::<VMVal>(), VAL_SLOT_BYTES as usize);
+        assert_eq!(std::mem::size_of::<VMGlobal>(), 16);
+        assert_eq!(FUNCREF_SIZE, 24);
+        assert_eq!((VMCTX_RUNTIME, VMCTX_MEMORY0, VMCTX_SIG_IDS), (0, 8, 48));
+        assert_eq!((RUNTIME_FUEL, RUNTIME_TRAP, RUNTIME_LIBCALLS), (0, 32, 48));
+        assert_eq!((SAFEPOINT_REQUESTED, SAFEPOINT_ACKED), (0, 8));
+        assert_eq!((TABLE_BASE, TABLE_LEN), (0, 8));
+    }
+
+    #[test]
+    fn trap_codes_round_trip() {
+        for code in 1..=13 {
+            assert_eq!(TrapCode::from_u32(code).map(|c| c as u32), Some(code));
+        }
+        assert_eq!(TrapCode::from_u32(0), None);
+        assert_eq!(TrapCode::from_u32(14), None);
+    }
+}
