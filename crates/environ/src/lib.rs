@@ -3,6 +3,8 @@
 //! Everything both engines (the interpreter and the compiled engine) and
 //! the compiler need to agree on, and nothing that executes:
 //!
+//! * [`code`]: compiled code as the compiler emits it and the runtime
+//!   loads it;
 //! * [`module`]: validation with wasmparser and the module's contents
 //!   (types, imports, index spaces, segments, function bodies);
 //! * [`types`]: value and function types;
@@ -11,6 +13,7 @@
 //!   with the runtime that loads it.
 #![deny(missing_docs)]
 
+pub mod code;
 mod error;
 pub mod fuel;
 pub mod module;
