@@ -17,9 +17,24 @@ pub enum MemoryBackend {
     Plain,
 }
 
+/// Which engine executes code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    /// The interpreter (the default): translates each function to a
+    /// register IR and runs it in a loop.
+    #[default]
+    Interpreter,
+    /// The compiled engine: machine code from Cranelift, compiled in
+    /// process (builds with the `jit` feature) or loaded from a
+    /// precompiled artifact.
+    Compiled,
+}
+
 /// Settings of an [`Engine`].
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The engine that executes code.
+    pub engine: EngineKind,
     /// The memory backend of every memory made by this engine.
     pub memory: MemoryBackend,
     /// Bytes of the frame pool that virtual memories take their frames
@@ -52,6 +67,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
+            engine: EngineKind::Interpreter,
             memory: MemoryBackend::Virtual,
             frame_budget: 1 << 30,
             fuel: false,

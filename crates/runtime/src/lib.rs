@@ -46,7 +46,7 @@ mod module;
 mod store;
 mod value;
 
-pub use engine::{Config, Engine, MemoryBackend, ENCLAVE_PROFILE};
+pub use engine::{Config, Engine, EngineKind, MemoryBackend, ENCLAVE_PROFILE};
 pub use error::{Error, Trap, TrapKind};
 pub use func::{Caller, HostFunc};
 pub use interrupt::{InterruptHandle, Interrupted, Watchdog};
