@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::engine::MemoryBackend;
+use crate::compiled;
+use crate::engine::{EngineKind, MemoryBackend};
 use crate::error::{Error, Trap};
 use crate::interp::exec::{self, PlainBackend, VirtualBackend};
 use crate::store::{Extern, FuncEntity, Instance, Memory, Store};
@@ -70,6 +71,8 @@ impl Func {
     }
 
     pub(crate) fn from_host<T>(store: &mut Store<T>, ty: FuncType, call: HostFunc<T>) -> Func {
+        let index = store.inner.funcs.len() as u32;
+        store.inner.vm.push_func(&ty, index);
         store.inner.funcs.push(FuncEntity::Host { ty, call });
         Func(store.inner.funcs.len() as u32 - 1)
     }
@@ -101,11 +104,14 @@ impl Func {
                 results.len()
             )));
         }
-        match store.engine.config.memory {
-            MemoryBackend::Virtual => {
+        match (store.engine.config.engine, store.engine.config.memory) {
+            (EngineKind::Compiled, _) => compiled::invoke::invoke(store, *self, args, results)?,
+            (EngineKind::Interpreter, MemoryBackend::Virtual) => {
                 exec::invoke::<T, VirtualBackend>(store, *self, args, results)?
             }
-            MemoryBackend::Plain => exec::invoke::<T, PlainBackend>(store, *self, args, results)?,
+            (EngineKind::Interpreter, MemoryBackend::Plain) => {
+                exec::invoke::<T, PlainBackend>(store, *self, args, results)?
+            }
         }
         Ok(())
     }

@@ -137,14 +137,24 @@ impl Instance {
         // elements are evaluated, since both may refer to functions.
         let instance_index = store.inner.instances.len() as u32;
         let first_func = store.inner.funcs.len() as u32;
-        for (i, code) in module.inner.code.iter().enumerate() {
+        for i in 0..info.bodies.len() {
             let index = info.num_imported_funcs + i as u32;
+            let ty = info.func_type(index).clone();
             funcs.push(first_func + i as u32);
-            store.inner.funcs.push(FuncEntity::Wasm {
-                ty: info.func_type(index).clone(),
-                instance: instance_index,
-                code: code.clone(),
-            });
+            store.inner.vm.push_func(&ty, first_func + i as u32);
+            let entity = match module.inner.code.get(i) {
+                Some(code) => FuncEntity::Wasm {
+                    ty,
+                    instance: instance_index,
+                    code: code.clone(),
+                },
+                None => FuncEntity::Compiled {
+                    ty,
+                    instance: instance_index,
+                    defined: i as u32,
+                },
+            };
+            store.inner.funcs.push(entity);
         }
         for table in defined_tables {
             let init = Val::default_for(table.element);
@@ -174,7 +184,7 @@ impl Instance {
                 ConstExpr::RefNull(_) => 0,
                 ConstExpr::RefFunc(index) => funcs[index as usize] as u64 + 1,
                 ConstExpr::GlobalGet(index) => {
-                    store.inner.globals[globals[index as usize] as usize].cell
+                    store.inner.globals[globals[index as usize] as usize].cell()
                 }
             }
         };
@@ -183,11 +193,10 @@ impl Instance {
             .zip(&info.global_inits)
         {
             let cell = eval(store, &globals, init);
-            store.inner.globals.push(GlobalEntity {
-                cell,
-                ty: decl.ty,
-                mutable: decl.mutable,
-            });
+            store
+                .inner
+                .globals
+                .push(GlobalEntity::new(cell, decl.ty, decl.mutable));
             globals.push(store.inner.globals.len() as u32 - 1);
         }
         let exports = info
@@ -233,8 +242,10 @@ impl Instance {
             data: Arc::new(data),
             elems,
             datas,
+            vm: None,
         });
         let instance = Instance(instance_index);
+        crate::compiled::context::build(store, instance_index)?;
         instance.initialize(store, image)?;
         Ok(instance)
     }
@@ -247,7 +258,7 @@ impl Instance {
             match *expr {
                 ConstExpr::I32(v) => v as u32 as u64,
                 ConstExpr::GlobalGet(index) => {
-                    store.inner.globals[data.globals[index as usize] as usize].cell as u32 as u64
+                    store.inner.globals[data.globals[index as usize] as usize].cell() as u32 as u64
                 }
                 _ => 0,
             }

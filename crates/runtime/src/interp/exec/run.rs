@@ -181,6 +181,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 let (callee_instance, code) = match &self.store.inner.funcs[$callee as usize] {
                     FuncEntity::Wasm { instance, code, .. } => (*instance, code.clone()),
                     FuncEntity::Host { .. } => unreachable!("host functions are called in place"),
+                    FuncEntity::Compiled { .. } => return Err(compiled_in_interpreter()),
                 };
                 if self.frames.len() >= self.max_depth {
                     return Err(TrapKind::CallStackExhausted);
@@ -328,6 +329,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                         FuncEntity::Host { .. } => {
                             self.call_host(callee, absolute, instance_index)?
                         }
+                        FuncEntity::Compiled { .. } => return Err(compiled_in_interpreter()),
                     }
                 }
                 Instr::CallIndirect {
@@ -350,6 +352,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
                         FuncEntity::Host { .. } => {
                             self.call_host(callee, absolute, instance_index)?
                         }
+                        FuncEntity::Compiled { .. } => return Err(compiled_in_interpreter()),
                     }
                 }
                 Instr::Safepoint { fuel } => {
@@ -367,11 +370,11 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 }
                 Instr::GlobalGet { dst, global } => {
                     let index = instance.globals[global as usize] as usize;
-                    frame.set(dst, self.store.inner.globals[index].cell);
+                    frame.set(dst, self.store.inner.globals[index].cell());
                 }
                 Instr::GlobalSet { src, global } => {
                     let index = instance.globals[global as usize] as usize;
-                    self.store.inner.globals[index].cell = frame.get(src);
+                    self.store.inner.globals[index].set_cell(frame.get(src));
                 }
                 Instr::RefFunc { dst, func: index } => {
                     frame.set(dst, instance.funcs[index as usize] as u64 + 1);
@@ -1663,4 +1666,10 @@ pub(super) fn for_each_slot(instr: &Instr, mut check: impl FnMut(Slot)) {
             check(src);
         }
     }
+}
+
+/// The trap of an interpreter store meeting compiled code (impossible: a
+/// store's functions all come from its engine).
+fn compiled_in_interpreter() -> TrapKind {
+    TrapKind::Host("compiled code called from the interpreter".into())
 }
