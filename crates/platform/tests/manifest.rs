@@ -626,11 +626,11 @@ fn the_enclave_profile_refuses_plain_memory_and_other_engines() {
         fx.fails(
             &jit,
             "1:10",
-            "engine `jit` is not available: the enclave profile runs no code generated at run time, only \"interp\"",
+            "engine \"jit\" is not available: the enclave profile generates no code at run time; use \"interp\", or \"compiled\" with precompiled artifacts",
         );
     } else {
         assert_eq!(fx.parse(&plain).unwrap().memory, MemoryKind::Plain);
-        fx.fails(&jit, "1:10", "unknown engine `jit`: expected \"interp\"");
+        assert_eq!(fx.parse(&jit).unwrap().engine, EngineKind::Compiled);
     }
 }
 
@@ -930,11 +930,7 @@ fn unknown_choices() {
     fx.fails(
         &format!("engine = \"fast\"\n{TENANTS}"),
         "1:10",
-        &if waven_runtime::ENCLAVE_PROFILE {
-            "engine `fast` is not available: the enclave profile runs no code generated at run time, only \"interp\"".to_owned()
-        } else {
-            "unknown engine `fast`: expected \"interp\"".to_owned()
-        },
+        "unknown engine `fast`: expected \"interp\", \"jit\" or \"compiled\"",
     );
     fx.fails(
         &format!("memory = \"paged\"\n{TENANTS}"),

@@ -18,7 +18,7 @@ use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::Platform;
 use waven_platform::TenantLimits;
 use waven_runtime::{
-    Config, Engine, Error, Instance, Linker, MemoryBackend, Module, Store, Trap, TrapKind, Val,
+    Config, Engine, EngineKind, Error, Instance, Linker, MemoryBackend, Module, Store, Trap, TrapKind, Val,
     Watchdog,
 };
 use waven_wasi::{WasiCtx, WasiCtxBuilder};
@@ -28,23 +28,15 @@ use options::{wasi_options, wasm_options, WasiOptions};
 /// Exit status of a run that trapped (as wasmtime: the status of an abort).
 const TRAP_STATUS: u8 = 134;
 
-/// The execution engine.
-#[derive(Clone, Copy, Debug)]
-pub enum EngineKind {
-    /// The interpreter (no code generation; the engine for enclaves).
-    Interp,
-}
-
-/// Parses `--engine`; any engine but the interpreter would generate code
-/// at run time, which the enclave profile rules out.
+/// Parses `--engine`: `interp` (the interpreter) or `jit` (compiled code,
+/// compiled at load time or loaded from a precompiled artifact). The
+/// enclave profile generates no code at run time: there `jit` runs only
+/// precompiled artifacts.
 pub fn parse_engine(name: &str) -> Result<EngineKind, String> {
     match name {
-        "interp" => Ok(EngineKind::Interp),
-        _ if waven_runtime::ENCLAVE_PROFILE => Err(format!(
-            "engine `{name}` is not available: the enclave profile runs no code \
-             generated at run time, only `interp`"
-        )),
-        _ => Err(format!("unknown engine `{name}` (available: interp)")),
+        "interp" => Ok(EngineKind::Interpreter),
+        "jit" | "compiled" => Ok(EngineKind::Compiled),
+        _ => Err(format!("unknown engine `{name}` (available: interp, jit)")),
     }
 }
 
@@ -212,7 +204,6 @@ fn wasi_context(args: &RunArgs, wasi: &WasiOptions) -> Result<WasiCtx> {
 
 /// Runs `waven run`; returns the process exit status.
 pub fn run(mut args: RunArgs) -> Result<ExitCode> {
-    let EngineKind::Interp = args.engine;
     let options = wasm_options(&args.wasm_options)?;
     let wasi = wasi_options(&args.wasi_options)?;
     args.fuel = options.fuel.or(args.fuel);
@@ -223,6 +214,7 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         None => None,
     };
     let config = Config {
+        engine: args.engine,
         memory: match args.memory {
             MemoryKind::Virtual => MemoryBackend::Virtual,
             MemoryKind::Plain => MemoryBackend::Plain,

@@ -26,7 +26,9 @@
 //! # frame pool. Same syntax as frame_budget. Only the enclave build uses
 //! # it. At most "64GiB". Default: 64MiB plus 16MiB per tenant.
 //! host_heap = "160MiB"
-//! # The execution engine: only "interp" for now (the default).
+//! # The execution engine: "interp" (the interpreter, the default) or
+//! # "jit" (compiled code: modules are compiled at start-up, or loaded from
+//! # precompiled .cwasm artifacts); "compiled" is a synonym of "jit".
 //! engine = "interp"
 //! # The memory backend: "virtual" (the software MMU, the default) or "plain".
 //! memory = "virtual"
@@ -333,6 +335,8 @@ impl RightsSpec {
 pub enum EngineKind {
     /// `"interp"`: the interpreter.
     Interp,
+    /// `"jit"` or `"compiled"`: the compiled engine.
+    Compiled,
 }
 
 /// The memory backend.

@@ -40,8 +40,11 @@ impl Setup {
     /// it (and its access as a region's owner) are not made, since it
     /// never runs.
     pub(crate) fn new(manifest: &Manifest) -> Result<Setup, RunError> {
-        let EngineKind::Interp = manifest.engine;
         let config = Config {
+            engine: match manifest.engine {
+                EngineKind::Interp => waven_runtime::EngineKind::Interpreter,
+                EngineKind::Compiled => waven_runtime::EngineKind::Compiled,
+            },
             memory: match manifest.memory {
                 MemoryKind::Virtual => MemoryBackend::Virtual,
                 MemoryKind::Plain => MemoryBackend::Plain,

@@ -72,16 +72,23 @@ impl Checker<'_> {
             .as_ref()
             .and_then(|v| self.page_multiple("host_heap", v));
         let engine = raw.engine.as_ref().map_or(Some(EngineKind::Interp), |v| {
-            if waven_runtime::ENCLAVE_PROFILE && v.get_ref() != "interp" {
-                let message = format!(
-                    "engine `{}` is not available: the enclave profile runs no code generated \
-                     at run time, only \"interp\"",
-                    v.get_ref()
-                );
+            if waven_runtime::ENCLAVE_PROFILE && v.get_ref() == "jit" {
+                let message = "engine \"jit\" is not available: the enclave profile generates \
+                               no code at run time; use \"interp\", or \"compiled\" with \
+                               precompiled artifacts"
+                    .to_owned();
                 self.error(v.span(), message);
                 return None;
             }
-            self.choice("engine", v, &[("interp", EngineKind::Interp)])
+            self.choice(
+                "engine",
+                v,
+                &[
+                    ("interp", EngineKind::Interp),
+                    ("jit", EngineKind::Compiled),
+                    ("compiled", EngineKind::Compiled),
+                ],
+            )
         });
         let memory = raw.memory.as_ref().map_or(Some(MemoryKind::Virtual), |v| {
             if waven_runtime::ENCLAVE_PROFILE && v.get_ref() == "plain" {
