@@ -34,6 +34,7 @@
 //! memory is bounded by the engine's frame pool instead.
 #![deny(missing_docs)]
 
+mod compiled;
 mod engine;
 mod error;
 mod func;

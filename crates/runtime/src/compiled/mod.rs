@@ -1,0 +1,3 @@
+//! The compiled engine: running code the compiler produced.
+
+pub(crate) mod code_memory;
