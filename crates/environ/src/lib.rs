@@ -3,6 +3,7 @@
 //! Everything both engines (the interpreter and the compiled engine) and
 //! the compiler need to agree on, and nothing that executes:
 //!
+//! * [`artifact`]: the `.cwasm` file that carries compiled code;
 //! * [`code`]: compiled code as the compiler emits it and the runtime
 //!   loads it;
 //! * [`module`]: validation with wasmparser and the module's contents
@@ -13,6 +14,7 @@
 //!   with the runtime that loads it.
 #![deny(missing_docs)]
 
+pub mod artifact;
 pub mod code;
 mod error;
 pub mod fuel;

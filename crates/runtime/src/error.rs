@@ -153,6 +153,11 @@ pub enum Error {
     /// engine's per-object limits), or the host heap cannot hold it.
     #[error("limit exceeded: {0}")]
     Limit(String),
+    /// Compiled code could not be loaded: a relocation or offset outside
+    /// its text, a value a relocation cannot encode, or the system refusing
+    /// to map it or make it executable.
+    #[error("compiled code: {0}")]
+    Code(String),
     /// The store would hold more of something than its [`StoreLimits`](crate::StoreLimits)
     /// allow (see [`crate::Store::set_limits`]); nothing was allocated.
     #[error(
