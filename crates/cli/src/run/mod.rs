@@ -18,8 +18,8 @@ use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::Platform;
 use waven_platform::TenantLimits;
 use waven_runtime::{
-    Config, Engine, EngineKind, Error, Instance, Linker, MemoryBackend, Module, Store, Trap, TrapKind, Val,
-    Watchdog,
+    Config, Engine, EngineKind, Error, Instance, Linker, MemoryBackend, Module, Store, Trap,
+    TrapKind, Val, Watchdog,
 };
 use waven_wasi::{WasiCtx, WasiCtxBuilder};
 

@@ -23,21 +23,24 @@ use super::invoke::{activate, check_results, refresh};
 pub(crate) fn table<T>() -> Box<[usize]> {
     let mut table = vec![0usize; Libcall::COUNT];
     let mut set = |call: Libcall, address: usize| table[call as usize] = address;
-    set(Libcall::LoadSlow, load_slow::<T> as usize);
-    set(Libcall::StoreSlow, store_slow::<T> as usize);
-    set(Libcall::MemorySize, memory_size::<T> as usize);
-    set(Libcall::MemoryGrow, memory_grow::<T> as usize);
-    set(Libcall::MemoryFill, memory_fill::<T> as usize);
-    set(Libcall::MemoryCopy, memory_copy::<T> as usize);
-    set(Libcall::MemoryInit, memory_init::<T> as usize);
-    set(Libcall::DataDrop, data_drop::<T> as usize);
-    set(Libcall::MemoryDiscard, memory_discard::<T> as usize);
-    set(Libcall::TableGrow, table_grow::<T> as usize);
-    set(Libcall::TableFill, table_fill::<T> as usize);
-    set(Libcall::TableCopy, table_copy::<T> as usize);
-    set(Libcall::TableInit, table_init::<T> as usize);
-    set(Libcall::ElemDrop, elem_drop::<T> as usize);
-    set(Libcall::HostCall, host_call::<T> as usize);
+    set(Libcall::LoadSlow, load_slow::<T> as *const () as usize);
+    set(Libcall::StoreSlow, store_slow::<T> as *const () as usize);
+    set(Libcall::MemorySize, memory_size::<T> as *const () as usize);
+    set(Libcall::MemoryGrow, memory_grow::<T> as *const () as usize);
+    set(Libcall::MemoryFill, memory_fill::<T> as *const () as usize);
+    set(Libcall::MemoryCopy, memory_copy::<T> as *const () as usize);
+    set(Libcall::MemoryInit, memory_init::<T> as *const () as usize);
+    set(Libcall::DataDrop, data_drop::<T> as *const () as usize);
+    set(
+        Libcall::MemoryDiscard,
+        memory_discard::<T> as *const () as usize,
+    );
+    set(Libcall::TableGrow, table_grow::<T> as *const () as usize);
+    set(Libcall::TableFill, table_fill::<T> as *const () as usize);
+    set(Libcall::TableCopy, table_copy::<T> as *const () as usize);
+    set(Libcall::TableInit, table_init::<T> as *const () as usize);
+    set(Libcall::ElemDrop, elem_drop::<T> as *const () as usize);
+    set(Libcall::HostCall, host_call::<T> as *const () as usize);
     table.into_boxed_slice()
 }
 

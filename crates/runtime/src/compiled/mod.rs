@@ -21,7 +21,9 @@ pub(crate) mod context;
 pub(crate) mod invoke;
 mod libcalls;
 
+use waven_environ::artifact::{Artifact, ArtifactError};
 use waven_environ::code::{CodegenSettings, CompiledCode, MathFunc, MemoryLowering};
+use waven_environ::module::ModuleInfo;
 
 use crate::engine::{Config, MemoryBackend};
 use crate::error::Error;
@@ -31,8 +33,6 @@ use code_memory::CodeMemory;
 pub(crate) struct CompiledModule {
     /// The executable text.
     pub(crate) code: CodeMemory,
-    /// What it was compiled for.
-    pub(crate) settings: CodegenSettings,
 }
 
 /// The codegen settings an engine with `config` runs.
@@ -47,56 +47,104 @@ pub(crate) fn settings_for(config: &Config) -> CodegenSettings {
 }
 
 impl CompiledModule {
-    /// Loads `code` compiled with `settings` into executable memory.
-    pub(crate) fn load(
-        code: &CompiledCode,
-        settings: CodegenSettings,
-    ) -> Result<CompiledModule, Error> {
+    /// Loads `code` into executable memory.
+    pub(crate) fn load(code: &CompiledCode) -> Result<CompiledModule, Error> {
         Ok(CompiledModule {
             code: CodeMemory::load(code, math_address)?,
-            settings,
         })
     }
 }
 
-/// Compiles `info` in process.
+/// The version artifacts record and must match to be loaded.
+pub(crate) const WAVEN_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Compiles `info` in process to machine code (not loaded).
 #[cfg(feature = "jit")]
-pub(crate) fn compile(
-    info: &waven_environ::module::ModuleInfo,
-    config: &Config,
-) -> Result<CompiledModule, Error> {
-    let settings = settings_for(config);
-    let compiler = waven_cranelift::Compiler::new(settings)
-        .map_err(|e| Error::Unsupported(format!("compiler: {e}")))?;
-    let code = compiler
+pub(crate) fn compile_code(info: &ModuleInfo, config: &Config) -> Result<CompiledCode, Error> {
+    let compiler = waven_cranelift::Compiler::new(settings_for(config))
+        .map_err(|e| Error::Unsupported(format!("the compiler cannot start: {e}")))?;
+    compiler
         .compile(info)
-        .map_err(|e| Error::Unsupported(format!("compiling: {e}")))?;
-    CompiledModule::load(&code, settings)
+        .map_err(|e| Error::Unsupported(format!("cannot compile: {e}")))
 }
 
 /// Without the `jit` feature there is no compiler in the build.
 #[cfg(not(feature = "jit"))]
-pub(crate) fn compile(
-    _info: &waven_environ::module::ModuleInfo,
-    _config: &Config,
-) -> Result<CompiledModule, Error> {
+pub(crate) fn compile_code(_info: &ModuleInfo, _config: &Config) -> Result<CompiledCode, Error> {
     Err(Error::Unsupported(
         "this build has no compiler (feature `jit`); load a precompiled artifact".into(),
     ))
 }
 
+/// Compiles `info` in process and loads the code.
+pub(crate) fn compile(info: &ModuleInfo, config: &Config) -> Result<CompiledModule, Error> {
+    let code = compile_code(info, config)?;
+    check_shape(&code, info)?;
+    CompiledModule::load(&code)
+}
+
+/// Compiles `info` (whose bytes are `wasm`) into an artifact's bytes.
+pub(crate) fn precompile(info: &ModuleInfo, config: &Config) -> Result<Vec<u8>, Error> {
+    let code = compile_code(info, config)?;
+    let artifact = Artifact::for_host(
+        info.bytes.to_vec(),
+        code,
+        settings_for(config),
+        WAVEN_VERSION,
+    );
+    Ok(artifact.to_bytes())
+}
+
+/// Checks and loads an artifact: the module it carries (validated again)
+/// and its code, compiled for this host, this version and `config`'s
+/// settings. Nothing of it runs before every check passed.
+pub(crate) fn load_artifact(
+    bytes: &[u8],
+    config: &Config,
+) -> Result<(ModuleInfo, CompiledModule), Error> {
+    let artifact = Artifact::from_bytes(bytes).map_err(artifact_error)?;
+    let settings = settings_for(config);
+    artifact
+        .check_compatible(WAVEN_VERSION, settings)
+        .map_err(artifact_error)?;
+    let info = ModuleInfo::parse(&artifact.module)?;
+    check_shape(&artifact.code, &info)?;
+    let compiled = CompiledModule::load(&artifact.code)?;
+    Ok((info, compiled))
+}
+
+/// Checks that `code` has one function per defined function of `info` and
+/// one trampoline per type.
+fn check_shape(code: &CompiledCode, info: &ModuleInfo) -> Result<(), Error> {
+    if code.funcs.len() != info.bodies.len() || code.trampolines.len() != info.types.len() {
+        return Err(Error::Code(format!(
+            "the code has {} functions and {} trampolines for a module of {} functions and {} types",
+            code.funcs.len(),
+            code.trampolines.len(),
+            info.bodies.len(),
+            info.types.len()
+        )));
+    }
+    Ok(())
+}
+
+/// An artifact that cannot be loaded, as a runtime error.
+fn artifact_error(error: ArtifactError) -> Error {
+    Error::Code(format!("cannot load the artifact: {error}"))
+}
+
 /// The address of a math routine compiled code may call.
 fn math_address(func: MathFunc) -> usize {
     match func {
-        MathFunc::CeilF32 => libcalls::ceil_f32 as usize,
-        MathFunc::CeilF64 => libcalls::ceil_f64 as usize,
-        MathFunc::FloorF32 => libcalls::floor_f32 as usize,
-        MathFunc::FloorF64 => libcalls::floor_f64 as usize,
-        MathFunc::TruncF32 => libcalls::trunc_f32 as usize,
-        MathFunc::TruncF64 => libcalls::trunc_f64 as usize,
-        MathFunc::NearestF32 => libcalls::nearest_f32 as usize,
-        MathFunc::NearestF64 => libcalls::nearest_f64 as usize,
-        MathFunc::FmaF32 => libcalls::fma_f32 as usize,
-        MathFunc::FmaF64 => libcalls::fma_f64 as usize,
+        MathFunc::CeilF32 => libcalls::ceil_f32 as *const () as usize,
+        MathFunc::CeilF64 => libcalls::ceil_f64 as *const () as usize,
+        MathFunc::FloorF32 => libcalls::floor_f32 as *const () as usize,
+        MathFunc::FloorF64 => libcalls::floor_f64 as *const () as usize,
+        MathFunc::TruncF32 => libcalls::trunc_f32 as *const () as usize,
+        MathFunc::TruncF64 => libcalls::trunc_f64 as *const () as usize,
+        MathFunc::NearestF32 => libcalls::nearest_f32 as *const () as usize,
+        MathFunc::NearestF64 => libcalls::nearest_f64 as *const () as usize,
+        MathFunc::FmaF32 => libcalls::fma_f32 as *const () as usize,
+        MathFunc::FmaF64 => libcalls::fma_f64 as *const () as usize,
     }
 }

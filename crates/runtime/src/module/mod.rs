@@ -78,6 +78,62 @@ impl Module {
         })
     }
 
+    /// Loads a precompiled artifact (made by [`Module::precompile`] or
+    /// `waven compile`) into an engine of kind [`EngineKind::Compiled`]
+    /// with the settings it was compiled for (memory backend, fuel).
+    ///
+    /// Everything is checked before any code is made executable: magic,
+    /// format and waven version, target and CPU features, settings,
+    /// sizes, the artifact's own SHA-256, the SHA-256 of the module it
+    /// carries, and the module itself (validated again).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Code`] naming the first check that failed;
+    /// [`Error::Unsupported`] for an interpreter engine.
+    pub fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+        if engine.config.engine != EngineKind::Compiled {
+            return Err(Error::Unsupported(
+                "a precompiled artifact runs on the compiled engine only".into(),
+            ));
+        }
+        let (info, compiled) = compiled::load_artifact(bytes, &engine.config)?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                info,
+                code: Vec::new(),
+                compiled: Some(Arc::new(compiled)),
+                engine: engine.clone(),
+                memory_image: std::sync::OnceLock::new(),
+            }),
+        })
+    }
+
+    /// Validates `bytes` and compiles them ahead of time into an artifact
+    /// for this host and `engine`'s settings (what `waven compile`
+    /// writes), to load later with [`Module::deserialize`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidModule`] and [`Error::Unsupported`] as
+    /// [`Module::new`]; [`Error::Unsupported`] in a build without a
+    /// compiler (feature `jit`).
+    pub fn precompile(engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>, Error> {
+        let info = ModuleInfo::parse(bytes)?;
+        compiled::precompile(&info, &engine.config)
+    }
+
+    /// Whether `bytes` look like a precompiled artifact (its magic).
+    pub fn is_artifact(bytes: &[u8]) -> bool {
+        bytes.starts_with(&waven_environ::artifact::MAGIC)
+    }
+
+    /// The SHA-256 of the module's WebAssembly bytes (for an artifact,
+    /// of the module it was compiled from): the module's measurement.
+    pub fn sha256(&self) -> [u8; 32] {
+        waven_environ::artifact::Artifact::file_sha256(&self.inner.info.bytes)
+    }
+
     /// The imports: module name, field name and kind.
     pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> + '_ {
         self.inner.info.imports.iter().map(|import| {
