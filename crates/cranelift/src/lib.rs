@@ -1,0 +1,194 @@
+//! waven's compiler: WebAssembly functions to machine code with Cranelift.
+//!
+//! The compiled engine's code is emitted against the contract of
+//! [`waven_environ::vm`] (structure layouts, libcalls, traps without
+//! signals) and handed to the runtime as one [`CompiledCode`]:
+//!
+//! ```text
+//!  ModuleInfo ──► Compiler::compile
+//!                  ├─ worker threads: translate::FuncTranslator per function
+//!                  │   (Wasm operators → CLIF → machine code + relocations)
+//!                  ├─ trampoline: one entry trampoline per type index
+//!                  └─ layout: one text section, 16-byte aligned pieces,
+//!                      relocations made relative to the text start
+//! ```
+//!
+//! Only the compiler links Cranelift; a runtime that loads precompiled code
+//! needs nothing of this crate.
+#![deny(missing_docs)]
+
+mod layout;
+mod trampoline;
+mod translate;
+pub mod trunc;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use waven_environ::code::{CodegenSettings, CompiledCode};
+use waven_environ::module::ModuleInfo;
+
+use crate::layout::CompiledPiece;
+
+/// Why a module could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The host CPU is not supported by Cranelift, or a setting was refused.
+    #[error("unsupported compilation target: {0}")]
+    Target(String),
+    /// A function body could not be read (not for a validated module).
+    #[error("cannot read the body of function {func}: {message}")]
+    InvalidBody {
+        /// The function index (in the function index space).
+        func: u32,
+        /// What went wrong.
+        message: String,
+    },
+    /// The module uses something the compiler does not translate.
+    #[error("function {func}: unsupported: {what}")]
+    Unsupported {
+        /// The function index (in the function index space).
+        func: u32,
+        /// What is not supported.
+        what: String,
+    },
+    /// Cranelift failed to generate code.
+    #[error("code generation failed for {what}: {message}")]
+    Codegen {
+        /// Which function or trampoline.
+        what: String,
+        /// Cranelift's message.
+        message: String,
+    },
+    /// The generated code refers to something the loader cannot relocate.
+    #[error("{what}: unsupported relocation: {message}")]
+    Relocation {
+        /// Which function or trampoline.
+        what: String,
+        /// The relocation.
+        message: String,
+    },
+    /// The text section would exceed 4 GiB.
+    #[error("the compiled code exceeds 4 GiB")]
+    TooLarge,
+}
+
+/// Compiles modules for the host CPU.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+    settings: CodegenSettings,
+}
+
+impl Compiler {
+    /// A compiler for the host CPU (detected by `cranelift-native`) with
+    /// these settings.
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::Target`] if Cranelift cannot generate code for the
+    /// host.
+    pub fn new(settings: CodegenSettings) -> Result<Compiler, CompileError> {
+        let target = |e: &dyn std::fmt::Display| CompileError::Target(e.to_string());
+        let mut flags = settings::builder();
+        let verify = if cfg!(any(test, debug_assertions)) {
+            "true"
+        } else {
+            "false"
+        };
+        for (name, value) in [
+            ("opt_level", "speed"),
+            ("enable_verifier", verify),
+            ("enable_probestack", "false"),
+            ("enable_multi_ret_implicit_sret", "true"),
+            ("unwind_info", "false"),
+            ("is_pic", "false"),
+        ] {
+            flags.set(name, value).map_err(|e| target(&e))?;
+        }
+        let isa = cranelift_native::builder()
+            .map_err(|e| target(&e))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| target(&e))?;
+        Ok(Compiler { isa, settings })
+    }
+
+    /// The settings code is compiled with.
+    pub fn settings(&self) -> CodegenSettings {
+        self.settings
+    }
+
+    /// The target triple (e.g. `x86_64-unknown-linux-gnu`) and the names of
+    /// the CPU features the generated code may use.
+    pub fn target(&self) -> (String, Vec<String>) {
+        let features = self
+            .isa
+            .isa_flags()
+            .iter()
+            .filter(|flag| flag.as_bool() == Some(true))
+            .map(|flag| flag.name.to_string())
+            .collect();
+        (self.isa.triple().to_string(), features)
+    }
+
+    /// Compiles every defined function of `info` and one entry trampoline
+    /// per type index, in parallel, into one text section.
+    ///
+    /// # Errors
+    ///
+    /// The first [`CompileError`] of any function, in function order.
+    pub fn compile(&self, info: &ModuleInfo) -> Result<CompiledCode, CompileError> {
+        let num_funcs = info.bodies.len();
+        let jobs = num_funcs + info.types.len();
+        let results: Mutex<Vec<Option<Result<CompiledPiece, CompileError>>>> =
+            Mutex::new((0..jobs).map(|_| None).collect());
+        let next = AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(jobs.max(1));
+        let isa: &dyn TargetIsa = &*self.isa;
+        let work = || {
+            let mut scratch = translate::Scratch::default();
+            loop {
+                let job = next.fetch_add(1, Ordering::Relaxed);
+                if job >= jobs {
+                    break;
+                }
+                let piece = if job < num_funcs {
+                    translate::compile_function(isa, self.settings, info, job, &mut scratch)
+                } else {
+                    let ty = (job - num_funcs) as u32;
+                    trampoline::compile_trampoline(isa, info, ty, &mut scratch)
+                };
+                let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
+                results[job] = Some(piece);
+            }
+        };
+        if workers <= 1 {
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(work);
+                }
+            });
+        }
+        let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+        let pieces = results
+            .into_iter()
+            .map(|piece| {
+                piece.unwrap_or_else(|| {
+                    Err(CompileError::Codegen {
+                        what: "a worker".into(),
+                        message: "stopped before finishing its function".into(),
+                    })
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        layout::link(pieces, num_funcs)
+    }
+}
+
+#[cfg(test)]
+mod tests;
