@@ -43,6 +43,9 @@ pub struct PlatformArgs {
     /// the guests' part of the run (for example in an strace log).
     #[arg(long)]
     mark_phases: bool,
+    /// Run on this engine (`interp` or `jit`) instead of the manifest's.
+    #[arg(long, value_parser = crate::run::parse_engine)]
+    engine: Option<waven_runtime::EngineKind>,
     /// The deployment manifest (TOML).
     manifest: PathBuf,
 }
@@ -51,7 +54,13 @@ pub struct PlatformArgs {
 pub fn run(args: PlatformArgs) -> Result<ExitCode> {
     // Errors quote the manifest's values, which may hold control
     // characters (TOML escapes): escaped like everything else shown.
-    let manifest = Manifest::load(&args.manifest).map_err(escaped)?;
+    let mut manifest = Manifest::load(&args.manifest).map_err(escaped)?;
+    if let Some(engine) = args.engine {
+        manifest.engine = match engine {
+            waven_runtime::EngineKind::Interpreter => waven_platform::manifest::EngineKind::Interp,
+            waven_runtime::EngineKind::Compiled => waven_platform::manifest::EngineKind::Compiled,
+        };
+    }
     let host_heap = manifest.host_heap_bytes();
     crate::host_heap::reserve(host_heap).with_context(|| {
         format!("the manifest's host_heap ({host_heap} bytes, given or by default)")

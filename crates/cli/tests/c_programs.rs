@@ -23,7 +23,7 @@ fn scratch(test: &str) -> PathBuf {
 fn waven(memory: &str, flags: &[&str], program: &str, args: &[&str]) -> Output {
     let module = root().join(format!("crates/cli/tests/programs/{program}.wasm"));
     Command::new(env!("CARGO_BIN_EXE_waven"))
-        .args(["run", "--memory", memory])
+        .args(waven_test_support::waven_args(&["run", "--memory", memory]))
         .args(flags)
         .arg(module)
         .args(args)
@@ -191,4 +191,9 @@ fn the_exit_code_is_the_programs() {
             );
         }
     }
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }

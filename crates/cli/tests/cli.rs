@@ -13,7 +13,7 @@ const BACKENDS: &[&str] = if cfg!(feature = "enclave") {
 
 fn waven(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_waven"))
-        .args(args)
+        .args(waven_test_support::waven_args(args))
         .output()
         .expect("waven runs")
 }
@@ -257,4 +257,9 @@ fn a_timeout_stops_a_loop_and_a_blocked_call() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }

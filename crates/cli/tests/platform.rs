@@ -43,7 +43,7 @@ fn manifest(test: &str, manifest: &str) -> PathBuf {
 
 fn waven(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_waven"))
-        .args(args)
+        .args(waven_test_support::waven_args(args))
         .output()
         .expect("waven runs")
 }
@@ -662,4 +662,9 @@ fn the_shipped_examples_run() {
         stdout.contains("[pong] pong: 5 rounds played\n"),
         "{stdout}"
     );
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }

@@ -44,7 +44,7 @@ fn run(test: &str, modules: &[(&str, &str)], manifest: &str) -> (Output, Value, 
 
 fn platform(path: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_waven"))
-        .args(["platform", "--json"])
+        .args(waven_test_support::waven_args(&["platform", "--json"]))
         .arg(path)
         .output()
         .expect("waven runs")
@@ -277,4 +277,9 @@ fn wasi_descriptors_and_table_elements_are_bounded_by_the_manifest() {
         serde_json::json!(["7"])
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }

@@ -29,7 +29,7 @@ fn deployment(dir: &Path, files: &[(&str, &str)], manifest: &str) -> PathBuf {
 
 fn platform(path: &Path, flags: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_waven"))
-        .arg("platform")
+        .args(waven_test_support::waven_args(&["platform"]))
         .args(flags)
         .arg(path)
         .output()
@@ -313,4 +313,9 @@ fn names_and_messages_in_the_summary_are_escaped() {
         assert!(rows[0].starts_with(&escaped), "{stdout}");
         assert!(rows[1].starts_with("  "), "{stdout}");
     }
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 fn waven_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_waven"))
-        .args(args)
+        .args(waven_test_support::waven_args(args))
         .envs(env.iter().copied())
         .output()
         .expect("waven runs")
@@ -346,4 +346,9 @@ fn version_names_the_commit_and_its_date() {
     );
     let is_date = date.len() == 10 && date.chars().filter(|&c| c == '-').count() == 2;
     assert!(date == "unknown" || is_date, "{out:?}");
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }

@@ -233,11 +233,16 @@ pub enum Libcall {
     /// function `store_func` (a store index) with the arguments in
     /// `values`, leaving its results there. May trap.
     HostCall = 14,
+    /// `fn(vmctx, func: u32)`: a frame of function `func` (an index of
+    /// the calling module) leaves with a trap pending; called once per
+    /// frame, innermost first, so that the runtime can report the trap's
+    /// backtrace. Only on the way out of a trap.
+    TrapFrame = 15,
 }
 
 impl Libcall {
     /// How many libcalls there are.
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 16;
 }
 
 /// What compiled code reaches of its store.

@@ -27,6 +27,9 @@ pub(crate) struct RuntimeBlock {
     pub(crate) store: *mut (),
     /// The trap a libcall raised with [`waven_environ::vm::TrapCode::Host`].
     pub(crate) pending: Option<Trap>,
+    /// The frames a pending trap left so far, innermost first: instance
+    /// and function index (see `Libcall::TrapFrame`).
+    pub(crate) trap_frames: Vec<(u32, u32)>,
     /// How many entries into compiled code are active (host calls can
     /// re-enter).
     pub(crate) entries: u32,
@@ -85,6 +88,7 @@ impl StoreVm {
                 },
                 store: std::ptr::null_mut(),
                 pending: None,
+                trap_frames: Vec::new(),
                 entries: 0,
                 pins: std::ptr::null_mut(),
             }),

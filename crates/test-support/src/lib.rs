@@ -59,3 +59,18 @@ pub fn rerun_on_the_compiled_engine(this_test: &str) {
     );
     println!("compiled engine: {summary}");
 }
+
+/// The arguments of a `waven` command for this run's engine: on the
+/// compiled engine, `--engine jit` after the `run` or `platform`
+/// subcommand, unless the arguments choose an engine themselves.
+pub fn waven_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut args = args.to_vec();
+    let subcommand = args.first().copied();
+    if engine_kind() == waven_runtime::EngineKind::Compiled
+        && matches!(subcommand, Some("run" | "platform"))
+        && !args.contains(&"--engine")
+    {
+        args.splice(1..1, ["--engine", "jit"]);
+    }
+    args
+}

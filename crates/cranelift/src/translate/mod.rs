@@ -114,6 +114,7 @@ fn libcall_types(call: Libcall) -> (&'static [Type], &'static [Type]) {
         Libcall::TableInit => (&[I32, I32, I32, I32, I32], &[]),
         Libcall::ElemDrop => (&[I32], &[]),
         Libcall::HostCall => (&[I32, I64], &[]),
+        Libcall::TrapFrame => (&[I32], &[]),
     }
 }
 
@@ -387,6 +388,10 @@ impl<'a> FuncTranslator<'a> {
     /// the function to Cranelift.
     fn finish(mut self, isa: &dyn TargetIsa) {
         let zeros: Vec<(u32, Block)> = self.trap_blocks.iter().map(|(&c, &b)| (c, b)).collect();
+        // Every way out with a trap pending passes here once per frame, so
+        // the runtime learns the trap's backtrace without unwinding.
+        let unwind =
+            (!zeros.is_empty() || self.exit_block.is_some()).then(|| self.b.create_block());
         for (code, block) in zeros {
             self.b.switch_to_block(block);
             self.b.set_cold_block(block);
@@ -401,11 +406,18 @@ impl<'a> FuncTranslator<'a> {
             self.b
                 .ins()
                 .store(flags, value, self.runtime, offsets::RUNTIME_TRAP);
-            self.return_zeros_through_ret_block();
+            self.b.ins().jump(unwind.expect("made for traps"), &[]);
         }
         if let Some(block) = self.exit_block {
             self.b.switch_to_block(block);
             self.b.set_cold_block(block);
+            self.b.ins().jump(unwind.expect("made for exits"), &[]);
+        }
+        if let Some(block) = unwind {
+            self.b.switch_to_block(block);
+            self.b.set_cold_block(block);
+            let index = self.b.ins().iconst(I32, i64::from(self.func_index));
+            self.libcall(Libcall::TrapFrame, &[index]);
             self.return_zeros_through_ret_block();
         }
         let locals = self.locals.len() as u64;

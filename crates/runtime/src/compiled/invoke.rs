@@ -101,6 +101,7 @@ pub(crate) fn invoke<T>(
 /// What an entry changes in the runtime block, to restore when it leaves.
 pub(crate) struct Saved {
     store: *mut (),
+    trap_frames: Vec<(u32, u32)>,
     pins: *mut Pins,
     depth_left: u64,
     stack_limit: usize,
@@ -117,6 +118,7 @@ fn enter<T>(store: &mut Store<T>, pins: &mut Pins) -> Saved {
     let block = store.inner.vm.runtime.get_mut();
     let saved = Saved {
         store: block.store,
+        trap_frames: std::mem::take(&mut block.trap_frames),
         pins: block.pins,
         depth_left: block.vm.depth_left,
         stack_limit: block.vm.stack_limit,
@@ -143,6 +145,7 @@ fn leave<T>(store: &mut Store<T>, pins: &mut Pins, saved: Saved) -> Result<(), T
     let block = store.inner.vm.runtime.get_mut();
     let code = std::mem::replace(&mut block.vm.trap, 0);
     let pending = block.pending.take();
+    let frames = std::mem::replace(&mut block.trap_frames, saved.trap_frames);
     let fuel = block.vm.fuel;
     block.entries -= 1;
     block.store = saved.store;
@@ -153,11 +156,22 @@ fn leave<T>(store: &mut Store<T>, pins: &mut Pins, saved: Saved) -> Result<(), T
     if code == 0 {
         return Ok(());
     }
-    Err(match (TrapCode::from_u32(code), pending) {
+    let mut trap = match (TrapCode::from_u32(code), pending) {
         (Some(TrapCode::Host), Some(trap)) => trap,
         (Some(code), _) => Trap::from(trap_kind(code)),
         (None, _) => Trap::from(TrapKind::Host(format!("unknown trap code {code}"))),
-    })
+    };
+    trap.backtrace = frames
+        .iter()
+        .map(|&(instance, func)| {
+            let module = &store.inner.instances[instance as usize].data.module;
+            match module.func_name(func) {
+                Some(name) => name.to_string(),
+                None => format!("func[{func}]"),
+            }
+        })
+        .collect();
+    Err(trap)
 }
 
 /// Points the runtime block at the store's current function references,

@@ -41,6 +41,7 @@ pub(crate) fn table<T>() -> Box<[usize]> {
     set(Libcall::TableInit, table_init::<T> as *const () as usize);
     set(Libcall::ElemDrop, elem_drop::<T> as *const () as usize);
     set(Libcall::HostCall, host_call::<T> as *const () as usize);
+    set(Libcall::TrapFrame, trap_frame::<T> as *const () as usize);
     table.into_boxed_slice()
 }
 
@@ -380,6 +381,18 @@ extern "C" fn host_call<T>(vmctx: *mut VMContext, store_func: u32, values: *mut 
             }
         }
         Err(trap) => raise(store, trap),
+    }
+}
+
+/// The most frames a trap's backtrace keeps.
+const MAX_TRAP_FRAMES: usize = 64;
+
+extern "C" fn trap_frame<T>(vmctx: *mut VMContext, func: u32) {
+    // SAFETY: libcalls are called only by compiled code of a running entry.
+    let (store, instance) = unsafe { caller::<T>(vmctx) };
+    let frames = &mut store.inner.vm.runtime.get_mut().trap_frames;
+    if frames.len() < MAX_TRAP_FRAMES {
+        frames.push((instance, func));
     }
 }
 
