@@ -8,7 +8,9 @@ use anyhow::{bail, Context, Result};
 use crate::kernels::{Kernel, Size};
 
 /// Every runtime the suite knows, in report order.
-pub const ALL: [&str; 5] = [
+pub const ALL: [&str; 7] = [
+    "waven-jit-virtual",
+    "waven-jit-plain",
     "waven-virtual",
     "waven-plain",
     "wasmi",
@@ -19,9 +21,10 @@ pub const ALL: [&str; 5] = [
 /// How a runtime runs a kernel.
 #[derive(Clone, Debug)]
 enum Launcher {
-    /// The `waven` CLI with a memory backend.
+    /// The `waven` CLI with an engine and a memory backend.
     Waven {
         binary: PathBuf,
+        engine: &'static str,
         memory: &'static str,
     },
     /// wasmi 2 as a library, inside this binary (`waven-bench wasmi-run`).
@@ -46,9 +49,14 @@ impl Runtime {
     /// The command that runs `kernel` at `size` on this runtime.
     pub fn command(&self, kernel: &Kernel, size: Size) -> Command {
         let mut command = match &self.launcher {
-            Launcher::Waven { binary, memory } => {
+            Launcher::Waven {
+                binary,
+                engine,
+                memory,
+            } => {
                 let mut c = Command::new(binary);
-                c.args(["run", "--memory", memory]).arg(&kernel.wasm);
+                c.args(["run", "--engine", engine, "--memory", memory])
+                    .arg(&kernel.wasm);
                 c
             }
             Launcher::Wasmi { harness } => {
@@ -87,8 +95,10 @@ pub fn select(names: &[String], locations: &Locations) -> Result<Vec<Runtime>> {
     let mut runtimes = Vec::new();
     for name in names {
         let runtime = match name.as_str() {
-            "waven-virtual" => waven(name, &locations.waven, "virtual")?,
-            "waven-plain" => waven(name, &locations.waven, "plain")?,
+            "waven-jit-virtual" => waven(name, &locations.waven, "jit", "virtual")?,
+            "waven-jit-plain" => waven(name, &locations.waven, "jit", "plain")?,
+            "waven-virtual" => waven(name, &locations.waven, "interp", "virtual")?,
+            "waven-plain" => waven(name, &locations.waven, "interp", "plain")?,
             "wasmi" => Runtime {
                 name: name.clone(),
                 version: "wasmi 2.0 (library; WASI shim of this harness)".to_owned(),
@@ -114,12 +124,17 @@ pub fn select(names: &[String], locations: &Locations) -> Result<Vec<Runtime>> {
         runtimes.push(runtime);
     }
     if let Some(baseline) = &locations.baseline {
-        runtimes.push(waven("baseline-virtual", baseline, "virtual")?);
+        runtimes.push(waven("baseline-virtual", baseline, "interp", "virtual")?);
     }
     Ok(runtimes)
 }
 
-fn waven(name: &str, binary: &Path, memory: &'static str) -> Result<Runtime> {
+fn waven(
+    name: &str,
+    binary: &Path,
+    engine: &'static str,
+    memory: &'static str,
+) -> Result<Runtime> {
     if !binary.is_file() {
         bail!("no waven binary at {}", binary.display());
     }
@@ -128,6 +143,7 @@ fn waven(name: &str, binary: &Path, memory: &'static str) -> Result<Runtime> {
         version: version_of(binary),
         launcher: Launcher::Waven {
             binary: binary.to_owned(),
+            engine,
             memory,
         },
     })

@@ -18,7 +18,11 @@ pub use markdown::markdown;
 pub use svg::svg;
 
 /// Pairs `(a, b)` whose ratio `a/b` the summary gives, when both ran.
-const RATIOS: [(&str, &str); 9] = [
+const RATIOS: [(&str, &str); 13] = [
+    ("waven-jit-virtual", "wasmtime"),
+    ("waven-jit-plain", "wasmtime"),
+    ("waven-jit-virtual", "waven-jit-plain"),
+    ("waven-virtual", "waven-jit-virtual"),
     ("waven-virtual", "wasmi"),
     ("waven-virtual", "waven-plain"),
     ("waven-virtual", "wasmtime"),
