@@ -144,7 +144,9 @@ pub(crate) fn compile_function(
 ) -> Result<CompiledPiece, CompileError> {
     let func_index = info.num_imported_funcs + defined as u32;
     let sig = wasm_signature(info.func_type(func_index));
+    let disasm = scratch.ctx.want_disasm;
     scratch.ctx.clear();
+    scratch.ctx.set_disasm(disasm);
     scratch.ctx.func =
         Function::with_name_signature(UserFuncName::user(FUNC_NAMESPACE, defined as u32), sig);
     let builder = FunctionBuilder::new(&mut scratch.ctx.func, &mut scratch.builder);
@@ -152,6 +154,25 @@ pub(crate) fn compile_function(
     translator.translate()?;
     translator.finish(isa);
     finish_compilation(isa, scratch, &format!("function {func_index}"))
+}
+
+/// The disassembly of defined function `defined` as Cranelift prints it
+/// (for golden tests).
+#[cfg(test)]
+pub(crate) fn disassemble(
+    isa: &dyn TargetIsa,
+    settings: CodegenSettings,
+    info: &ModuleInfo,
+    defined: usize,
+) -> Result<String, CompileError> {
+    let mut scratch = Scratch::default();
+    scratch.ctx.set_disasm(true);
+    compile_function(isa, settings, info, defined, &mut scratch)?;
+    Ok(scratch
+        .ctx
+        .compiled_code()
+        .and_then(|code| code.vcode.clone())
+        .unwrap_or_default())
 }
 
 /// Compiles the function in `scratch.ctx` and extracts its code.
