@@ -294,6 +294,8 @@ pub struct Store {
     pub instances: Vec<Box<Instance>>,
     /// Named instances' exports (`register`).
     pub registered: HashMap<String, HashMap<String, Extern>>,
+    /// A fixed `stack_limit` instead of 512 KiB below the caller's stack.
+    pub stack_limit: Option<usize>,
 }
 
 enum Owner {
@@ -360,6 +362,7 @@ impl Store {
             libcalls,
             instances: Vec::new(),
             registered: HashMap::new(),
+            stack_limit: None,
         });
         store.runtime.funcrefs = store.funcrefs.as_ptr();
         store.runtime.libcalls = store.libcalls.as_ptr();
@@ -612,7 +615,9 @@ impl Store {
         self.runtime.trap = 0;
         // Leave compiled code 512 KiB of this thread's stack.
         let here = 0u8;
-        self.runtime.stack_limit = (&raw const here as usize).saturating_sub(512 << 10);
+        self.runtime.stack_limit = self
+            .stack_limit
+            .unwrap_or((&raw const here as usize).saturating_sub(512 << 10));
         // SAFETY: the trampoline of the function's type in the mapped code,
         // with the contexts built by `instantiate`.
         unsafe {
@@ -638,6 +643,11 @@ impl Store {
                 _ => v.bits[0],
             })
             .collect())
+    }
+
+    /// The store index of function `func` of instance `instance`.
+    pub fn func(&self, instance: usize, func: u32) -> u32 {
+        self.instances[instance].funcs[func as usize].store_index
     }
 
     /// The type of store function `store_index`.
