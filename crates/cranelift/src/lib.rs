@@ -13,8 +13,25 @@
 //!                      relocations made relative to the text start
 //! ```
 //!
+//! What the generated code guarantees (see `translate` for the details):
+//!
+//! * it never executes a faulting instruction on purpose: every trap
+//!   condition is an explicit branch that stores a [`TrapCode`] into
+//!   `VMRuntime::trap` and leaves through the function's return path
+//!   (which gives back the call depth); no CLIF `trap`, no trapping
+//!   conversions, divisions only after their tests;
+//! * guest memory is reached only through the lowering of
+//!   [`CodegenSettings::memory`]: the software MMU's tables inline with a
+//!   libcall slow path, or a plain bounds check;
+//! * fuel and interrupts are checked at function entry and loop headers,
+//!   where virtual-memory code also acknowledges shootdowns;
+//! * the output depends only on the module, the settings and the CPU
+//!   features (no hashing order, no thread scheduling).
+//!
 //! Only the compiler links Cranelift; a runtime that loads precompiled code
 //! needs nothing of this crate.
+//!
+//! [`TrapCode`]: waven_environ::vm::TrapCode
 #![deny(missing_docs)]
 
 mod layout;

@@ -174,3 +174,23 @@ fn memory_access_instruction_counts() {
         assert!(store <= bound, "{:?} store: {store}", settings.memory);
     }
 }
+
+#[test]
+fn output_is_deterministic() {
+    let text = r#"(module (memory 1)
+        (func (param i32) (result i32)
+            (i32.div_s (i32.load (local.get 0)) (i32.trunc_f32_s (f32.load (local.get 0)))))
+        (func (param i32) (result i32) (call 0 (i32.rem_u (local.get 0) (local.get 0)))))"#;
+    for settings in ALL_SETTINGS {
+        let first = compile(text, settings);
+        for _ in 0..3 {
+            assert_eq!(compile(text, settings), first);
+        }
+    }
+}
+
+#[test]
+fn compiler_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Compiler>();
+}

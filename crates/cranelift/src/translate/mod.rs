@@ -25,7 +25,7 @@ mod control;
 mod memory;
 mod ops;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -274,8 +274,9 @@ pub(crate) struct FuncTranslator<'a> {
     /// Increments `depth_left` and returns its parameters.
     ret_block: Block,
     results: Vec<Type>,
-    /// One block per trap code, created on demand.
-    trap_blocks: HashMap<u32, Block>,
+    /// One block per trap code, created on demand (ordered: the output
+    /// must not depend on hashing).
+    trap_blocks: BTreeMap<u32, Block>,
     /// Leaves with zero results without setting a trap (one is pending).
     exit_block: Option<Block>,
     /// Fuel costs of the segments, and the number of loops read so far.
@@ -353,7 +354,7 @@ impl<'a> FuncTranslator<'a> {
             dead_depth: 0,
             ret_block,
             results,
-            trap_blocks: HashMap::new(),
+            trap_blocks: BTreeMap::new(),
             exit_block: None,
             fuel_costs,
             loops_seen: 0,
