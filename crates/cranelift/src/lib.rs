@@ -13,8 +13,25 @@
 //!                      relocations made relative to the text start
 //! ```
 //!
+//! What the generated code guarantees (see `translate` for the details):
+//!
+//! * it never executes a faulting instruction on purpose: every trap
+//!   condition is an explicit branch that stores a [`TrapCode`] into
+//!   `VMRuntime::trap` and leaves through the function's return path
+//!   (which gives back the call depth); no CLIF `trap`, no trapping
+//!   conversions, divisions only after their tests;
+//! * guest memory is reached only through the lowering of
+//!   [`CodegenSettings::memory`]: the software MMU's tables inline with a
+//!   libcall slow path, or a plain bounds check;
+//! * fuel and interrupts are checked at function entry and loop headers,
+//!   where virtual-memory code also acknowledges shootdowns;
+//! * the output depends only on the module, the settings and the CPU
+//!   features (no hashing order, no thread scheduling).
+//!
 //! Only the compiler links Cranelift; a runtime that loads precompiled code
 //! needs nothing of this crate.
+//!
+//! [`TrapCode`]: waven_environ::vm::TrapCode
 #![deny(missing_docs)]
 
 mod layout;
@@ -22,6 +39,7 @@ mod trampoline;
 mod translate;
 pub mod trunc;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -155,12 +173,26 @@ impl Compiler {
                 if job >= jobs {
                     break;
                 }
-                let piece = if job < num_funcs {
-                    translate::compile_function(isa, self.settings, info, job, &mut scratch)
-                } else {
-                    let ty = (job - num_funcs) as u32;
-                    trampoline::compile_trampoline(isa, info, ty, &mut scratch)
+                let compile = || {
+                    if job < num_funcs {
+                        translate::compile_function(isa, self.settings, info, job, &mut scratch)
+                    } else {
+                        let ty = (job - num_funcs) as u32;
+                        trampoline::compile_trampoline(isa, info, ty, &mut scratch)
+                    }
                 };
+                // A panic inside Cranelift becomes an error of this function
+                // (and the scratch state, possibly inconsistent, is renewed).
+                let piece =
+                    std::panic::catch_unwind(AssertUnwindSafe(compile)).unwrap_or_else(|_| {
+                        Err(CompileError::Codegen {
+                            what: job_name(info, job),
+                            message: "the code generator panicked".into(),
+                        })
+                    });
+                if piece.is_err() {
+                    scratch = translate::Scratch::default();
+                }
                 let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
                 results[job] = Some(piece);
             }
@@ -187,6 +219,14 @@ impl Compiler {
             })
             .collect::<Result<Vec<_>, _>>()?;
         layout::link(pieces, num_funcs)
+    }
+}
+
+/// What job `job` of [`Compiler::compile`] compiles, for messages.
+fn job_name(info: &ModuleInfo, job: usize) -> String {
+    match job.checked_sub(info.bodies.len()) {
+        None => format!("function {}", info.num_imported_funcs as usize + job),
+        Some(ty) => format!("trampoline of type {ty}"),
     }
 }
 

@@ -110,3 +110,87 @@ fn target_names_the_host() {
     assert!(triple.starts_with(std::env::consts::ARCH), "{triple}");
     assert_eq!(compiler.settings(), ALL_SETTINGS[0]);
 }
+
+/// The disassembly of function 0 of `text`.
+fn disassembly(text: &str, settings: CodegenSettings) -> String {
+    let info = ModuleInfo::parse(&wat::parse_str(text).unwrap()).unwrap();
+    let compiler = Compiler::new(settings).unwrap();
+    translate::disassemble(&*compiler.isa, settings, &info, 0).unwrap()
+}
+
+/// The machine instructions of the hot path of function 0 of `text`:
+/// those Cranelift emits before the first return (cold blocks, the slow
+/// paths and traps, come after it), without unconditional jumps (the
+/// emitter drops the ones to the next block) and register-allocator
+/// pseudo-instructions.
+fn hot_instructions(text: &str, settings: CodegenSettings) -> usize {
+    let disassembly = disassembly(text, settings);
+    let mut count = 0;
+    for line in disassembly.lines().map(str::trim) {
+        if line.starts_with("ret") {
+            return count;
+        }
+        let skip = line.is_empty()
+            || line.ends_with(':')
+            || line.starts_with("jmp")
+            || line.starts_with("uninit");
+        if !skip {
+            count += 1;
+        }
+    }
+    panic!("no return in\n{disassembly}")
+}
+
+/// Golden instruction counts of guest memory accesses on the hot path:
+/// a function with two accesses (`i32.load offset=4` or `i32.store
+/// offset=4`, at different addresses) minus the same function with one.
+/// This is the marginal cost of an access once `VMContext::memory0` is
+/// loaded; Cranelift reuses `VMMemory` fields loaded before (no call or
+/// safepoint in between). The disassembly of the one-access functions is
+/// printed for review.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn memory_access_instruction_counts() {
+    let module =
+        |body: &str| format!("(module (memory 1) (func (param i32 i32) (result i32) {body}))");
+    let load1 = module("(i32.add (i32.load offset=4 (local.get 0)) (local.get 1))");
+    let load2 =
+        module("(i32.add (i32.load offset=4 (local.get 0)) (i32.load offset=4 (local.get 1)))");
+    let store1 = module("(i32.store offset=4 (local.get 0) (local.get 1)) (local.get 1)");
+    let store2 = module(
+        "(i32.store offset=4 (local.get 0) (local.get 1))
+         (i32.store offset=4 (local.get 1) (local.get 0)) (local.get 1)",
+    );
+    for (settings, bound) in [(ALL_SETTINGS[2], 6), (ALL_SETTINGS[0], 26)] {
+        let load = hot_instructions(&load2, settings) - hot_instructions(&load1, settings);
+        let store = hot_instructions(&store2, settings) - hot_instructions(&store1, settings);
+        println!(
+            "{:?}: i32.load {load} instructions, i32.store {store}\n{}\n{}",
+            settings.memory,
+            disassembly(&load1, settings),
+            disassembly(&store1, settings),
+        );
+        assert!(load <= bound, "{:?} load: {load}", settings.memory);
+        assert!(store <= bound, "{:?} store: {store}", settings.memory);
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    let text = r#"(module (memory 1)
+        (func (param i32) (result i32)
+            (i32.div_s (i32.load (local.get 0)) (i32.trunc_f32_s (f32.load (local.get 0)))))
+        (func (param i32) (result i32) (call 0 (i32.rem_u (local.get 0) (local.get 0)))))"#;
+    for settings in ALL_SETTINGS {
+        let first = compile(text, settings);
+        for _ in 0..3 {
+            assert_eq!(compile(text, settings), first);
+        }
+    }
+}
+
+#[test]
+fn compiler_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Compiler>();
+}

@@ -65,6 +65,7 @@ fn spec_modules_compile() {
     .collect();
     let start = Instant::now();
     let (mut compiled, mut skipped, mut funcs, mut bytes) = (0usize, 0usize, 0usize, 0usize);
+    let mut wasm_bytes = 0usize;
     let mut failures = Vec::new();
     for test in spec(SpecVersion::V2) {
         let name = test.name().to_string();
@@ -80,6 +81,7 @@ fn spec_modules_compile() {
                 match compiler.compile(&info) {
                     Ok(code) => {
                         compiled += 1;
+                        wasm_bytes += wasm.len();
                         funcs += code.funcs.len();
                         bytes += code.text.len();
                     }
@@ -89,8 +91,8 @@ fn spec_modules_compile() {
         }
     }
     println!(
-        "{compiled} compilations ({funcs} functions, {bytes} bytes of code) in {:.1?}, \
-         {skipped} modules skipped",
+        "{compiled} compilations ({wasm_bytes} bytes of Wasm, {funcs} functions, {bytes} bytes \
+         of code) in {:.1?}, {skipped} modules skipped",
         start.elapsed()
     );
     for failure in &failures {

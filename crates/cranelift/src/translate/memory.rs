@@ -310,8 +310,10 @@ impl FuncTranslator<'_> {
     }
 
     /// Virtual lowering: the inline table lookup. Branches to `slow` when
-    /// the access may cross a page, lies beyond the table or finds no
-    /// entry; otherwise returns the host address of `addr`.
+    /// the page lies beyond the table, has no entry, or the access may
+    /// cross into the next page; otherwise returns the host address of
+    /// `addr`. The in-page offset is computed in the block of the access
+    /// itself, so that Cranelift does not compute it twice.
     fn virtual_translate(
         &mut self,
         memory: Value,
@@ -321,15 +323,6 @@ impl FuncTranslator<'_> {
         write: bool,
     ) -> Value {
         let flags = self.memory_flags();
-        let in_page = self.b.ins().band_imm_s(addr, PAGE_SIZE - 1);
-        if size > 1 {
-            let crosses = self.b.ins().icmp_imm_s(
-                IntCC::UnsignedGreaterThan,
-                in_page,
-                PAGE_SIZE - i64::from(size),
-            );
-            self.branch_slow(crosses, slow);
-        }
         let vpn = self.b.ins().ushr_imm_s(addr, 12);
         let pages = self
             .b
@@ -338,7 +331,7 @@ impl FuncTranslator<'_> {
         let beyond = self
             .b
             .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, vpn, pages);
+            .icmp(IntCC::UnsignedLessThanOrEqual, pages, vpn);
         self.branch_slow(beyond, slow);
         let table_offset = if write {
             offsets::MEMORY_WRITE_TABLE
@@ -353,6 +346,15 @@ impl FuncTranslator<'_> {
         self.b.ins().brif(page, cont, &[], slow, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
+        let in_page = self.b.ins().band_imm_s(addr, PAGE_SIZE - 1);
+        if size > 1 {
+            let crosses = self.b.ins().icmp_imm_s(
+                IntCC::UnsignedGreaterThan,
+                in_page,
+                PAGE_SIZE - i64::from(size),
+            );
+            self.branch_slow(crosses, slow);
+        }
         self.b.ins().iadd(page, in_page)
     }
 

@@ -25,7 +25,7 @@ mod control;
 mod memory;
 mod ops;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -145,7 +145,9 @@ pub(crate) fn compile_function(
 ) -> Result<CompiledPiece, CompileError> {
     let func_index = info.num_imported_funcs + defined as u32;
     let sig = wasm_signature(info.func_type(func_index));
+    let disasm = scratch.ctx.want_disasm;
     scratch.ctx.clear();
+    scratch.ctx.set_disasm(disasm);
     scratch.ctx.func =
         Function::with_name_signature(UserFuncName::user(FUNC_NAMESPACE, defined as u32), sig);
     let builder = FunctionBuilder::new(&mut scratch.ctx.func, &mut scratch.builder);
@@ -153,6 +155,25 @@ pub(crate) fn compile_function(
     translator.translate()?;
     translator.finish(isa);
     finish_compilation(isa, scratch, &format!("function {func_index}"))
+}
+
+/// The disassembly of defined function `defined` as Cranelift prints it
+/// (for golden tests).
+#[cfg(test)]
+pub(crate) fn disassemble(
+    isa: &dyn TargetIsa,
+    settings: CodegenSettings,
+    info: &ModuleInfo,
+    defined: usize,
+) -> Result<String, CompileError> {
+    let mut scratch = Scratch::default();
+    scratch.ctx.set_disasm(true);
+    compile_function(isa, settings, info, defined, &mut scratch)?;
+    Ok(scratch
+        .ctx
+        .compiled_code()
+        .and_then(|code| code.vcode.clone())
+        .unwrap_or_default())
 }
 
 /// Compiles the function in `scratch.ctx` and extracts its code.
@@ -254,8 +275,9 @@ pub(crate) struct FuncTranslator<'a> {
     /// Increments `depth_left` and returns its parameters.
     ret_block: Block,
     results: Vec<Type>,
-    /// One block per trap code, created on demand.
-    trap_blocks: HashMap<u32, Block>,
+    /// One block per trap code, created on demand (ordered: the output
+    /// must not depend on hashing).
+    trap_blocks: BTreeMap<u32, Block>,
     /// Leaves with zero results without setting a trap (one is pending).
     exit_block: Option<Block>,
     /// Fuel costs of the segments, and the number of loops read so far.
@@ -333,7 +355,7 @@ impl<'a> FuncTranslator<'a> {
             dead_depth: 0,
             ret_block,
             results,
-            trap_blocks: HashMap::new(),
+            trap_blocks: BTreeMap::new(),
             exit_block: None,
             fuel_costs,
             loops_seen: 0,
