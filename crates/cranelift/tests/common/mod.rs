@@ -339,6 +339,7 @@ impl Store {
             (Libcall::TableInit, table_init as *const () as usize),
             (Libcall::ElemDrop, elem_drop as *const () as usize),
             (Libcall::HostCall, host_call as *const () as usize),
+            (Libcall::TrapFrame, trap_frame as *const () as usize),
         ];
         for (call, address) in table {
             libcalls[call as usize] = address;
@@ -825,6 +826,9 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     let (_, instance) = unsafe { parts(vmctx) };
     instance.elems[elem as usize] = Vec::new();
 }
+
+/// Backtraces are the runtime's business: frames are not recorded here.
+extern "C" fn trap_frame(_vmctx: *mut VMContext, _func: u32) {}
 
 unsafe extern "C" fn host_call(vmctx: *mut VMContext, store_func: u32, values: *mut VMVal) {
     let (store, _) = unsafe { parts(vmctx) };
