@@ -322,12 +322,17 @@ impl FuncTranslator<'_> {
         slow: cranelift_codegen::ir::Block,
         write: bool,
     ) -> Value {
+        // The tables of a virtual memory never move and never change size
+        // while its instance lives (every activation writes the same
+        // values), so their address and length are loaded once per
+        // function, not once per access.
+        let fixed = self.readonly_flags();
         let flags = self.memory_flags();
         let vpn = self.b.ins().ushr_imm_s(addr, 12);
         let pages = self
             .b
             .ins()
-            .load(I64, flags, memory, offsets::MEMORY_TABLE_PAGES);
+            .load(I64, fixed, memory, offsets::MEMORY_TABLE_PAGES);
         let beyond = self
             .b
             .ins()
@@ -338,7 +343,7 @@ impl FuncTranslator<'_> {
         } else {
             offsets::MEMORY_READ_TABLE
         };
-        let table = self.b.ins().load(I64, flags, memory, table_offset);
+        let table = self.b.ins().load(I64, fixed, memory, table_offset);
         let entry_offset = self.b.ins().ishl_imm_s(vpn, 3);
         let entry_addr = self.b.ins().iadd(table, entry_offset);
         let page = self.b.ins().load(I64, flags, entry_addr, 0);
