@@ -1133,7 +1133,7 @@ fn artifact_sha256_pins_an_artifact() {
     let hex = "00ff10Ab".repeat(8);
     let manifest = fx
         .parse(&format!(
-            "engine = \"jit\"\n{ARTIFACT_TENANT}artifact_sha256 = \"{hex}\"\n"
+            "engine = \"compiled\"\n{ARTIFACT_TENANT}artifact_sha256 = \"{hex}\"\n"
         ))
         .unwrap();
     let pinned = manifest.tenants[0].artifact_sha256.unwrap();
@@ -1141,13 +1141,13 @@ fn artifact_sha256_pins_an_artifact() {
     // The grants' spelling is accepted too.
     let manifest = fx
         .parse(&format!(
-            "engine = \"jit\"\n{ARTIFACT_TENANT}artifact_sha256 = \"sha256:{hex}\"\n"
+            "engine = \"compiled\"\n{ARTIFACT_TENANT}artifact_sha256 = \"sha256:{hex}\"\n"
         ))
         .unwrap();
     assert_eq!(manifest.tenants[0].artifact_sha256, Some(pinned));
     fx.fails(
         &format!(
-            "engine = \"jit\"\n{ARTIFACT_TENANT}artifact_sha256 = \"{}\"\n",
+            "engine = \"compiled\"\n{ARTIFACT_TENANT}artifact_sha256 = \"{}\"\n",
             &hex[1..]
         ),
         "5:19",
