@@ -351,3 +351,111 @@ const HELLO: &str = r#"(module
   (func (export "add") (param i32 i32) (result i32)
     (i32.add (local.get 0) (local.get 1))))
 "#;
+
+/// Runs `waven platform --json MANIFEST` after writing `text` to it.
+fn platform(dir: &Path, toml: &str) -> Output {
+    let manifest = dir.join("waven.toml");
+    std::fs::write(&manifest, toml).unwrap();
+    waven()
+        .args(["platform", "--json"])
+        .arg(&manifest)
+        .output()
+        .unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    waven_platform::run::measure(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_manifest_loads_an_artifact_measured_as_its_source_module() {
+    let dir = scratch("manifest");
+    let artifact = empty_artifact();
+    let bytes = artifact.to_bytes();
+    std::fs::write(dir.join("empty.cwasm"), &bytes).unwrap();
+    let toml = format!(
+        "engine = \"compiled\"\n[[tenant]]\nname = \"t\"\nmodule = \"empty.cwasm\"\n\
+         artifact_sha256 = \"{}\"\n",
+        hex(&bytes)
+    );
+    let output = platform(&dir, &toml);
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", text(&output.stdout)));
+    let tenant = &report["tenants"][0];
+    // The measurement is the source module's, not the artifact's: a grant
+    // written for the .wasm holds for its artifact.
+    assert_eq!(
+        tenant["measurement"],
+        format!("sha256:{}", hex(&artifact.module)),
+        "{report}"
+    );
+    // Loaded: the module has no `_start`, which is the only complaint.
+    let outcome = tenant["outcome"].to_string();
+    assert!(!outcome.contains("cannot load"), "{report}");
+}
+
+#[test]
+fn a_pinned_artifact_must_have_its_sha256() {
+    let dir = scratch("manifest-pin");
+    let bytes = empty_artifact().to_bytes();
+    std::fs::write(dir.join("empty.cwasm"), &bytes).unwrap();
+    let pinned = "ab".repeat(32);
+    let toml = format!(
+        "engine = \"compiled\"\n[[tenant]]\nname = \"pinned\"\nmodule = \"empty.cwasm\"\n\
+         artifact_sha256 = \"{pinned}\"\n"
+    );
+    let output = platform(&dir, &toml);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = text(&output.stdout);
+    assert!(!text(&output.stderr).contains("panicked"));
+    let expected = format!(
+        "the artifact's SHA-256 is {}, but the manifest's artifact_sha256 is {pinned}",
+        hex(&bytes)
+    );
+    assert!(stdout.contains(&expected), "{stdout}");
+    // The report's row of the tenant says it.
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["tenants"][0]["name"], "pinned");
+    assert_eq!(report["tenants"][0]["outcome"]["status"], "failed");
+}
+
+#[test]
+fn a_damaged_artifact_fails_its_tenant_alone() {
+    let dir = scratch("manifest-damaged");
+    let mut bytes = empty_artifact().to_bytes();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(dir.join("damaged.cwasm"), &bytes).unwrap();
+    let toml = "engine = \"compiled\"\n[[tenant]]\nname = \"d\"\nmodule = \"damaged.cwasm\"\n";
+    let output = platform(&dir, toml);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = text(&output.stdout);
+    assert!(!text(&output.stderr).contains("panicked"));
+    assert!(
+        stdout.contains("artifact integrity check failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_artifact_tenant_needs_the_compiled_engine() {
+    let dir = scratch("manifest-interp");
+    std::fs::write(dir.join("empty.cwasm"), empty_artifact().to_bytes()).unwrap();
+    let toml = "engine = \"interp\"\n[[tenant]]\nname = \"t\"\nmodule = \"empty.cwasm\"\n";
+    let output = platform(&dir, toml);
+    let manifest = dir.join("waven.toml");
+    assert_refused(
+        &output,
+        &format!(
+            "{}:4:10: module `empty.cwasm` is a precompiled artifact, which runs on the \
+             compiled engine only: set engine = \"compiled\" (or \"jit\")",
+            manifest.display()
+        ),
+        "engine = \"interp\"",
+    );
+}
