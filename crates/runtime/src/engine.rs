@@ -131,7 +131,7 @@ impl Engine {
 
 /// Whether this build can compile modules in process (the `jit` feature):
 /// without it, the compiled engine runs only precompiled artifacts.
-pub const COMPILER_AVAILABLE: bool = cfg!(feature = "jit");
+pub const COMPILER_AVAILABLE: bool = cfg!(all(feature = "jit", not(feature = "enclave")));
 
 /// Whether this build is the enclave profile (the `enclave` feature).
 pub const ENCLAVE_PROFILE: bool = cfg!(feature = "enclave");

@@ -59,7 +59,7 @@ impl CompiledModule {
 pub(crate) const WAVEN_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Compiles `info` in process to machine code (not loaded).
-#[cfg(feature = "jit")]
+#[cfg(all(feature = "jit", not(feature = "enclave")))]
 pub(crate) fn compile_code(info: &ModuleInfo, config: &Config) -> Result<CompiledCode, Error> {
     let compiler = waven_cranelift::Compiler::new(settings_for(config))
         .map_err(|e| Error::Unsupported(format!("the compiler cannot start: {e}")))?;
@@ -68,8 +68,9 @@ pub(crate) fn compile_code(info: &ModuleInfo, config: &Config) -> Result<Compile
         .map_err(|e| Error::Unsupported(format!("cannot compile: {e}")))
 }
 
-/// Without the `jit` feature there is no compiler in the build.
-#[cfg(not(feature = "jit"))]
+/// Without the `jit` feature there is no compiler in the build, and the
+/// enclave profile generates no code at run time.
+#[cfg(any(not(feature = "jit"), feature = "enclave"))]
 pub(crate) fn compile_code(_info: &ModuleInfo, _config: &Config) -> Result<CompiledCode, Error> {
     Err(Error::Unsupported(
         "this build has no compiler (feature `jit`); load a precompiled artifact".into(),
