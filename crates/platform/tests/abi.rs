@@ -98,7 +98,7 @@ fn setup() -> (Engine, Platform, Module) {
 }
 
 fn setup_with(config: Config) -> (Engine, Platform, Module) {
-    let engine = Engine::new(config).unwrap();
+    let engine = common::engine(config);
     let platform = Platform::new(engine.frame_pool(), Box::new(|_, _| true));
     let module = Module::new(&engine, &wat::parse_str(guest_wat()).unwrap()).unwrap();
     (engine, platform, module)
@@ -263,7 +263,7 @@ fn a_grant_bound_to_a_measurement_holds_only_for_that_code() {
 
 #[test]
 fn the_policy_decides_who_may_grant_to_whom() {
-    let engine = Engine::new(Config::default()).unwrap();
+    let engine = common::engine(Config::default());
     let platform = Platform::new(
         engine.frame_pool(),
         Box::new(|from, to| !(from == "host" && to == "stranger")),
@@ -408,4 +408,9 @@ fn map_returns_addresses_at_and_above_2_gib_as_success() {
             assert_eq!(guest.i32("size", &[]), 32769, "grown by one Wasm page");
         }
     }
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    common::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }

@@ -34,6 +34,8 @@
 //!                               0xC000 RW, 0xD000 unmapped, 0xE000.. RW
 //! ```
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
@@ -395,7 +397,7 @@ impl Guest {
 }
 
 fn engine_with(config: Config) -> Engine {
-    Engine::new(config).unwrap()
+    common::engine(config)
 }
 
 fn default_engine() -> Engine {
@@ -1911,4 +1913,9 @@ fn c_attacker_stores_into_a_read_only_region_trap() {
         }
         w.assert_unchanged(&before);
     }
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    common::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }

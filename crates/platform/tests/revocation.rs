@@ -105,11 +105,10 @@ impl Guest {
 /// the grantee's marker into its slot. 300 ms later every marker must be
 /// intact; `access` returns whether the grantee saw its marker.
 fn race(access: fn(&mut Guest, i32, i32) -> Result<Vec<Val>, Error>) {
-    let engine = Engine::new(Config {
+    let engine = common::engine(Config {
         frame_budget: 64 << 20,
         ..Config::default()
-    })
-    .unwrap();
+    });
     let platform = Platform::new(engine.frame_pool(), Box::new(|_, _| true));
     let module = Module::new(&engine, &wat::parse_str(GUEST).unwrap()).unwrap();
     let mut owner = Guest::new(&engine, &platform, "owner", &module);
@@ -188,4 +187,9 @@ fn no_load_of_a_revoked_grantee_reads_what_the_owner_wrote_afterwards() {
         }
         outcome
     });
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    common::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }
