@@ -299,6 +299,31 @@ fn compile_then_run() {
     let output = run(&cwasm, &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), "hello from compiled code\n");
+    // Real code, relocations and all, tampered with: never runs (it
+    // would print), never panics.
+    let damaged = dir.join("damaged.cwasm");
+    let step = (bytes.len() / 200).max(1);
+    for position in (MAGIC.len()..bytes.len()).step_by(step) {
+        let mut flipped = bytes.clone();
+        flipped[position] ^= 0x04;
+        std::fs::write(&damaged, &flipped).unwrap();
+        assert_refused(
+            &run(&damaged, &[]),
+            "cannot load",
+            &format!("compiled artifact, byte {position} flipped"),
+        );
+    }
+    for cut in (MAGIC.len()..bytes.len())
+        .step_by(4096)
+        .chain([bytes.len() - 1])
+    {
+        std::fs::write(&damaged, &bytes[..cut]).unwrap();
+        assert_refused(
+            &run(&damaged, &[]),
+            "cannot load",
+            &format!("compiled artifact truncated to {cut} bytes"),
+        );
+    }
     // With --invoke, and fuel compiled in and given.
     let fueled = dir.join("fuel.cwasm");
     let output = waven()
@@ -457,5 +482,46 @@ fn an_artifact_tenant_needs_the_compiled_engine() {
             manifest.display()
         ),
         "engine = \"interp\"",
+    );
+}
+
+#[test]
+fn inspect_shows_what_an_artifact_was_compiled_for() {
+    let dir = scratch("inspect");
+    let artifact = empty_artifact();
+    let bytes = artifact.to_bytes();
+    let path = dir.join("empty.cwasm");
+    std::fs::write(&path, &bytes).unwrap();
+    let output = waven().arg("inspect").arg(&path).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    // The measurement is the source module's; the file's SHA-256 is what
+    // a manifest pins.
+    assert!(
+        stdout.contains(&format!("sha256:{}", hex(&artifact.module))),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "precompiled artifact: {} bytes, artifact_sha256 {}",
+            bytes.len(),
+            hex(&bytes)
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("compiled by waven {VERSION} for ")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("memory virtual, fuel off"), "{stdout}");
+    // A damaged one is refused on one line.
+    let mut damaged = bytes.clone();
+    damaged[20] ^= 1;
+    std::fs::write(&path, &damaged).unwrap();
+    let output = waven().arg("inspect").arg(&path).output().unwrap();
+    assert_refused(
+        &output,
+        "artifact integrity check failed",
+        "inspect damaged",
     );
 }
