@@ -525,3 +525,82 @@ fn inspect_shows_what_an_artifact_was_compiled_for() {
         "inspect damaged",
     );
 }
+
+/// The marketplace with every tenant compiled ahead of time: the
+/// manifest's grants are bound to the `.wasm` modules' measurements, and
+/// hold for their artifacts (the analysts read the data set, the consumer
+/// gets their results), exactly as on the interpreter.
+#[test]
+#[cfg(not(feature = "enclave"))]
+fn grants_bound_to_a_module_hold_for_its_artifact() {
+    if !waven_runtime::COMPILER_AVAILABLE {
+        return; // compile_then_run checks the error of a build without compiler
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = scratch("marketplace");
+    std::fs::create_dir_all(dir.join("examples")).unwrap();
+    std::fs::create_dir_all(dir.join("demos/build")).unwrap();
+    let manifest = std::fs::read_to_string(root.join("examples/marketplace.toml")).unwrap();
+    assert!(manifest.contains("measurement = \"sha256:"), "{manifest}");
+    for entry in std::fs::read_dir(root.join("demos/build")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        if !name.starts_with("marketplace-") || path.extension().is_none_or(|e| e != "wasm") {
+            continue;
+        }
+        let output = waven()
+            .arg("compile")
+            .arg(&path)
+            .arg("-o")
+            .arg(dir.join(format!("demos/build/{name}.cwasm")))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let compiled = format!(
+        "engine = \"compiled\"\n{}",
+        manifest.replace(".wasm\"", ".cwasm\"")
+    );
+    std::fs::write(dir.join("examples/marketplace.toml"), compiled).unwrap();
+    let run_manifest = |path: &Path| {
+        waven()
+            .args(["platform", "--json"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let on_artifacts = run_manifest(&dir.join("examples/marketplace.toml"));
+    let on_interpreter = run_manifest(&root.join("examples/marketplace.toml"));
+    assert!(
+        on_artifacts.status.success(),
+        "{}{}",
+        text(&on_artifacts.stdout),
+        text(&on_artifacts.stderr)
+    );
+    // The tenants' lines (on stderr with --json) are the same.
+    let consumer = |output: &Output| -> Vec<String> {
+        text(&output.stderr)
+            .lines()
+            .filter(|line| line.starts_with("[consumer]"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(!consumer(&on_artifacts).is_empty());
+    let tenants = text(&on_artifacts.stderr);
+    assert!(
+        tenants.contains("[hist] hist: mapped \"provider/dataset\" read-only"),
+        "{tenants}"
+    );
+    assert_eq!(consumer(&on_artifacts), consumer(&on_interpreter));
+    let report: serde_json::Value = serde_json::from_slice(&on_artifacts.stdout).unwrap();
+    let dataset = report["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|region| region["name"] == "dataset")
+        .unwrap()
+        .to_string();
+    for analyst in ["hist", "stats", "topk"] {
+        assert!(dataset.contains(analyst), "{dataset}");
+    }
+}
