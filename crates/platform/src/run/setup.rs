@@ -34,7 +34,8 @@ pub(crate) struct Setup {
 }
 
 impl Setup {
-    /// Creates the engine and the platform, compiles every module, creates
+    /// Creates the engine and the platform, compiles every module (or
+    /// checks and loads its precompiled artifact), creates
     /// and fills the regions, and makes the grants. A tenant whose module
     /// cannot be loaded is recorded in `failed`; the manifest's grants to
     /// it (and its access as a region's owner) are not made, since it
@@ -147,19 +148,21 @@ impl Setup {
         };
         let bytes = std::fs::read(&tenant.module)
             .map_err(|error| module_error(format!("cannot read: {error}")))?;
-        let (module, measured) = if Module::is_artifact(&bytes) {
-            if let Some(expected) = &tenant.artifact_sha256 {
-                let found = measure(&bytes);
-                if found != *expected {
-                    return Err(module_error(format!(
-                        "the artifact's SHA-256 is {}, but the manifest's artifact_sha256 \
-                         is {}: not the artifact that was pinned (rebuilt, replaced or \
-                         damaged); nothing of it was loaded",
-                        hex(&found),
-                        hex(expected)
-                    )));
-                }
+        // The pin holds for whatever the file now is (the manifest was
+        // checked earlier; the file may have been replaced since).
+        if let Some(expected) = &tenant.artifact_sha256 {
+            let found = measure(&bytes);
+            if found != *expected {
+                return Err(module_error(format!(
+                    "the artifact's SHA-256 is {}, but the manifest's artifact_sha256 is {}: \
+                     not the artifact that was pinned (rebuilt, replaced or damaged); nothing \
+                     of it was loaded",
+                    hex(&found),
+                    hex(expected)
+                )));
             }
+        }
+        let (module, measured) = if Module::is_artifact(&bytes) {
             let module = Module::deserialize(&self.engine, &bytes)
                 .map_err(|error| module_error(artifact_message(error, self.engine.config())))?;
             // The source module's SHA-256, which the artifact carries and
