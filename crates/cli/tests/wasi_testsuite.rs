@@ -23,7 +23,11 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 /// The engines `waven run --engine` offers; a new engine is one more entry.
-const ENGINES: &[&str] = &["interp"];
+const ENGINES: &[&str] = if cfg!(feature = "enclave") {
+    &["interp"]
+} else {
+    &["interp", "jit"]
+};
 
 /// Both memory backends, or only virtual memory in the enclave profile.
 const BACKENDS: &[&str] = if cfg!(feature = "enclave") {

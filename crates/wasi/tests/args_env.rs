@@ -147,3 +147,8 @@ fn a_guest_echoes_its_arguments_and_environment() {
         assert_eq!(&*stdout.lock().unwrap(), b"hello\nworld\nA=1\n");
     }
 }
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
+}

@@ -258,3 +258,8 @@ fn advice_is_checked_and_allocation_is_not_supported() {
         );
     }
 }
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
+}

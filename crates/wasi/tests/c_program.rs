@@ -39,3 +39,8 @@ fn the_fs_tour_passes_on_both_backends() {
         assert_eq!(std::fs::read_dir(&sandbox.path).unwrap().count(), 0);
     }
 }
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
+}

@@ -324,13 +324,12 @@ fn starved_guest(ctx: waven_wasi::WasiCtx) -> (Guest, waven_mmu::AddressSpace) {
     } else {
         4
     };
-    let engine = waven_runtime::Engine::new(waven_runtime::Config {
+    let engine = waven_test_support::engine(waven_runtime::Config {
         memory: MemoryBackend::Virtual,
         frame_budget: guest_pages * 4096,
         overcommit: true,
         ..waven_runtime::Config::default()
-    })
-    .unwrap();
+    });
     let hog = waven_mmu::AddressSpace::new(
         engine.frame_pool(),
         waven_mmu::MemoryLimits::new(2, Some(2)),
@@ -423,4 +422,9 @@ fn args_and_environ_are_written_whole_or_not_at_all() {
     assert_eq!(guest.call("args_get", &[0x100, 0x8000]), 0);
     assert_eq!(guest.u32_at(0x104), 0x9000);
     assert_eq!(guest.read(0x9000, 2), b"aa");
+}
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
 }

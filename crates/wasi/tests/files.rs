@@ -433,3 +433,8 @@ fn directories_can_be_synced_and_stated() {
         assert_eq!(guest.read(0x600 + 16, 1), [3], "a directory");
     }
 }
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
+}

@@ -191,3 +191,8 @@ fn symlinks_at_a_trailing_slash_fail_as_on_linux() {
         assert_eq!(symlink_at(&mut guest, "file", PREOPEN, "x"), 0);
     }
 }
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
+}

@@ -242,3 +242,8 @@ fn poll_oneoff_ends_when_the_host_interrupts() {
     assert!(is_interrupted(&error), "{error:?}");
     assert!(waited < Duration::from_secs(2), "{waited:?}");
 }
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
+}

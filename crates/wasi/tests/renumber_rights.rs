@@ -186,3 +186,8 @@ fn rights_can_be_dropped_never_added() {
         assert_eq!(fdstat(&mut guest, g).unwrap().1 & FD_WRITE as u64, 0);
     }
 }
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
+}

@@ -534,3 +534,8 @@ fn another_tenant_sharing_the_preopen_cannot_open_a_way_out() {
     assert!(swaps > 0 && rounds > 0);
     tree.assert_outside_untouched();
 }
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
+}

@@ -151,3 +151,8 @@ fn a_guest_without_memory_gets_fault_for_buffers() {
         assert_eq!(out, [Val::I32(i32::from(expected))], "{name}");
     }
 }
+
+#[test]
+fn every_test_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("every_test_passes_on_the_compiled_engine");
+}

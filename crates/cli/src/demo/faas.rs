@@ -60,6 +60,10 @@ const SIZES: (u64, u64) = (4 << 10, 1 << 30);
 /// Arguments of `waven demo faas`.
 #[derive(Args, Debug)]
 pub struct FaasArgs {
+    /// Execution engine: `jit` (the default where the build has a
+    /// compiler) or `interp`.
+    #[arg(long, value_parser = crate::run::parse_engine, default_value = super::DEFAULT_ENGINE)]
+    engine: waven_runtime::EngineKind,
     /// Bytes of state each stage hands on: a multiple of 4096 from 4KiB to
     /// 1GiB, with an optional KiB, MiB or GiB suffix (or K, M, G).
     #[arg(long, default_value = "32MiB", value_parser = parse_size)]
@@ -168,7 +172,13 @@ struct Rounds {
 /// Runs both chains `rounds` times, alternating which goes first; each
 /// stage keeps its best round. The first zero-copy chain also shows what
 /// its finished stages can still do.
-fn rounds(guests: &Guests, size: u64, rounds: u32, want: &Summary) -> Result<Rounds> {
+fn rounds(
+    engine: waven_runtime::EngineKind,
+    guests: &Guests,
+    size: u64,
+    rounds: u32,
+    want: &Summary,
+) -> Result<Rounds> {
     let mut zero_copy: Option<ChainResult> = None;
     let mut copy: Option<ChainResult> = None;
     let mut finished = None;
@@ -179,7 +189,7 @@ fn rounds(guests: &Guests, size: u64, rounds: u32, want: &Summary) -> Result<Rou
             [Mode::Copy, Mode::ZeroCopy]
         };
         for mode in order {
-            let mut chain = Chain::new(mode, guests, size)?;
+            let mut chain = Chain::new(engine, mode, guests, size)?;
             let (times, summary) = chain.run()?;
             let result = ChainResult {
                 times,
@@ -231,12 +241,13 @@ pub fn run(args: FaasArgs) -> Result<ExitCode> {
     let want = expected(size, DEFAULT_SEED);
     emit(&format!(
         "FaaS chain: parse -> transform -> aggregate over {} of state ({records} records of \
-         {RECORD_SIZE} bytes), {}\n",
+         {RECORD_SIZE} bytes), {}, engine {}\n",
         bytes(size),
         match args.rounds {
             1 => "one round".to_owned(),
             n => format!("best of {n} rounds per stage"),
-        }
+        },
+        super::engine_name(args.engine)
     ))?;
     emit(&format!(
         "  zero-copy: the host makes {} and {}, each granted rw to the stage that fills it and r \
@@ -250,7 +261,7 @@ pub fn run(args: FaasArgs) -> Result<ExitCode> {
         zero_copy,
         copy,
         finished,
-    } = rounds(&guests, size, args.rounds, &want)?;
+    } = rounds(args.engine, &guests, size, args.rounds, &want)?;
 
     emit(&chain_table(&zero_copy, &copy))?;
     emit(&format!(
@@ -294,7 +305,7 @@ pub fn run(args: FaasArgs) -> Result<ExitCode> {
         failures.push("a finished stage changed the state it handed on".to_owned());
     }
 
-    let cow = cow::run(&guests.price, args.starts)?;
+    let cow = cow::run(args.engine, &guests.price, args.starts)?;
     emit(&cow_text(&cow, guests.price.file, &mut failures))?;
 
     if failures.is_empty() {

@@ -72,6 +72,10 @@ use stage::{Finished, Guests, Outcome, Stage};
 /// Arguments of `waven demo marketplace`.
 #[derive(Args, Debug)]
 pub struct MarketplaceArgs {
+    /// Execution engine: `jit` (the default where the build has a
+    /// compiler) or `interp`.
+    #[arg(long, value_parser = crate::run::parse_engine, default_value = super::DEFAULT_ENGINE)]
+    engine: waven_runtime::EngineKind,
     /// Bytes of the data set (16 per record): a multiple of 4096 from
     /// 64KiB to 1GiB, with an optional KiB, MiB or GiB suffix. Copying
     /// needs four times as much memory.
@@ -206,16 +210,16 @@ pub fn run(args: MarketplaceArgs) -> Result<ExitCode> {
     let text = !args.json;
 
     if text {
-        emit(&intro(&guests, size, records, generated))?;
+        emit(&intro(args.engine, &guests, size, records, generated))?;
     }
-    let sharing = run_mode(&guests, Mode::Sharing, &data, size)?;
+    let sharing = run_mode(args.engine, &guests, Mode::Sharing, &data, size)?;
     if text {
         emit(&mode_section(&sharing, &reference, true))?;
         if let Some(mallory) = &sharing.mallory {
             emit(&mallory_section(mallory))?;
         }
     }
-    let copying = run_mode(&guests, Mode::Copying, &data, size)?;
+    let copying = run_mode(args.engine, &guests, Mode::Copying, &data, size)?;
     let verdict = Verdict::of(&[&sharing, &copying], &reference);
     if text {
         emit(&mode_section(&copying, &reference, false))?;
@@ -243,12 +247,24 @@ pub fn run(args: MarketplaceArgs) -> Result<ExitCode> {
 
 /// Runs the analysts (and in [`Mode::Sharing`], mallory) and the consumer
 /// on a fresh stage.
-fn run_mode(guests: &Guests, mode: Mode, data: &[u8], size: u64) -> Result<ModeRun> {
+fn run_mode(
+    engine: waven_runtime::EngineKind,
+    guests: &Guests,
+    mode: Mode,
+    data: &[u8],
+    size: u64,
+) -> Result<ModeRun> {
     let copies = match mode {
         Mode::Sharing => 1,
         Mode::Copying => 1 + ANALYSTS.len() as u64,
     };
-    let stage = Stage::new(guests, copies * size + OVERHEAD, size + (16 << 20), policy)?;
+    let stage = Stage::new(
+        engine,
+        guests,
+        copies * size + OVERHEAD,
+        size + (16 << 20),
+        policy,
+    )?;
     let platform = stage.platform();
     let measurements = ANALYSTS
         .iter()
@@ -569,10 +585,17 @@ impl Verdict {
 // ---------------------------------------------------------------------
 // Text output
 
-fn intro(guests: &Guests, size: u64, records: u32, generated: Duration) -> String {
+fn intro(
+    engine: waven_runtime::EngineKind,
+    guests: &Guests,
+    size: u64,
+    records: u32,
+    generated: Duration,
+) -> String {
     let mut out = format!(
-        "waven demo marketplace: a {} data set of {records} sales, lent read-only to 3 analysts and mallory\n\n",
-        bytes(size)
+        "waven demo marketplace: a {} data set of {records} sales, lent read-only to 3 analysts and mallory (engine {})\n\n",
+        bytes(size),
+        super::engine_name(engine)
     );
     let _ = writeln!(
         out,

@@ -12,6 +12,23 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use waven_runtime::EngineKind;
+
+/// The engine demos run on unless told: compiled code where the build has
+/// a compiler, else the interpreter.
+const DEFAULT_ENGINE: &str = if waven_runtime::COMPILER_AVAILABLE {
+    "jit"
+} else {
+    "interp"
+};
+
+/// The name of an engine in demo output.
+fn engine_name(engine: EngineKind) -> &'static str {
+    match engine {
+        EngineKind::Interpreter => "interp",
+        EngineKind::Compiled => "jit",
+    }
+}
 
 /// Arguments of `waven demo`.
 #[derive(Args, Debug)]

@@ -65,55 +65,13 @@ impl AbiGuest {
     }
 }
 
-/// The environment variable that selects the engine of a suite's run:
-/// `compiled` for the compiled engine, anything else (or nothing) for the
-/// interpreter.
-pub const ENGINE_VAR: &str = "WAVEN_TEST_ENGINE";
-
-/// The engine this run of the suite uses (see [`ENGINE_VAR`]).
-pub fn engine_kind() -> waven_runtime::EngineKind {
-    match std::env::var(ENGINE_VAR).as_deref() {
-        Ok("compiled") => waven_runtime::EngineKind::Compiled,
-        _ => waven_runtime::EngineKind::Interpreter,
-    }
-}
-
-/// An engine of this run's kind with the rest of `config`.
+/// An engine of this run's kind (see `waven_test_support`) with the rest
+/// of `config`.
 pub fn engine(config: waven_runtime::Config) -> Engine {
-    Engine::new(waven_runtime::Config {
-        engine: engine_kind(),
-        ..config
-    })
-    .unwrap()
+    waven_test_support::engine(config)
 }
 
-/// Runs every other test of this test binary again on the compiled engine
-/// (the same binary, with [`ENGINE_VAR`] set) and fails with their output
-/// unless all pass: the suite is parametrized over engines without a copy.
-/// In that second run, and in builds without a compiler, it does nothing.
+/// See `waven_test_support::rerun_on_the_compiled_engine`.
 pub fn rerun_on_the_compiled_engine(this_test: &str) {
-    if std::env::var_os(ENGINE_VAR).is_some() || !waven_runtime::COMPILER_AVAILABLE {
-        return;
-    }
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let output = std::process::Command::new(exe)
-        .env(ENGINE_VAR, "compiled")
-        .args(["--skip", this_test, "--test-threads", "2"])
-        .output()
-        .expect("the test binary runs again");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let summary = stdout
-        .lines()
-        .find(|line| line.starts_with("test result:"))
-        .unwrap_or("no summary");
-    assert!(
-        output.status.success(),
-        "on the compiled engine: {summary}\n{stdout}\n{stderr}"
-    );
-    assert!(
-        !summary.contains(" 0 passed"),
-        "no test ran on the compiled engine: {summary}"
-    );
-    println!("compiled engine: {summary}");
+    waven_test_support::rerun_on_the_compiled_engine(this_test);
 }

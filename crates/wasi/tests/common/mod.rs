@@ -108,13 +108,13 @@ pub fn wrapper_wat() -> String {
 }
 
 /// An engine of `backend` with a small frame budget.
+/// Its engine kind is this run's (see `waven_test_support`).
 pub fn engine(backend: MemoryBackend) -> Engine {
-    Engine::new(Config {
+    waven_test_support::engine(Config {
         memory: backend,
         frame_budget: 64 << 20,
         ..Config::default()
     })
-    .unwrap()
 }
 
 /// An instance of a module with WASI linked, and its memory.

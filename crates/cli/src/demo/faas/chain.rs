@@ -22,7 +22,7 @@ use waven_mmu::{Rights, PAGE_SIZE};
 use waven_platform::registry::{Measurement, Owner, Platform};
 use waven_platform::run::measure;
 use waven_platform::TenantLimits;
-use waven_runtime::{Config, Engine, Module, Val};
+use waven_runtime::{Config, Engine, EngineKind, Module, Val};
 
 use super::guests::Guests;
 use super::host::{errno_name, linker, GuestInstance};
@@ -91,8 +91,9 @@ impl Chain {
     /// # Errors
     ///
     /// If the pool cannot be reserved or a module is not a valid stage.
-    pub fn new(mode: Mode, guests: &Guests, size: u64) -> Result<Chain> {
+    pub fn new(engine: EngineKind, mode: Mode, guests: &Guests, size: u64) -> Result<Chain> {
         let config = Config {
+            engine,
             frame_budget: match mode {
                 Mode::ZeroCopy => 2 * size,
                 Mode::Copy => 4 * size,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use waven_platform::registry::Platform;
-use waven_runtime::{Config, Engine, Linker, Module, Store, Val};
+use waven_runtime::{Config, Engine, EngineKind, Linker, Module, Store, Val};
 use waven_wasi::Output;
 
 use super::guests::Guest;
@@ -58,8 +58,9 @@ struct Function {
 }
 
 impl Function {
-    fn new(guest: &Guest, cow: bool) -> Result<Function> {
+    fn new(kind: EngineKind, guest: &Guest, cow: bool) -> Result<Function> {
         let engine = Engine::new(Config {
+            engine: kind,
             cow_instantiation: cow,
             frame_budget: 256 << 20,
             ..Config::default()
@@ -109,9 +110,9 @@ impl Function {
 /// # Errors
 ///
 /// If an engine cannot be made, or an instance cannot start or traps.
-pub fn run(guest: &Guest, starts: u32) -> Result<CowRun> {
-    let cow = Function::new(guest, true)?;
-    let copy = Function::new(guest, false)?;
+pub fn run(engine: EngineKind, guest: &Guest, starts: u32) -> Result<CowRun> {
+    let cow = Function::new(engine, guest, true)?;
+    let copy = Function::new(engine, guest, false)?;
     let before = cow.engine.frame_pool().stats().in_use;
     let mut warm_up = Starts::default();
     let memory = cow.start(0, &mut warm_up)?;

@@ -19,7 +19,9 @@ use waven_platform::abi::{self, GuestContext};
 use waven_platform::registry::{Measurement, Platform};
 use waven_platform::run::measure;
 use waven_platform::TenantLimits;
-use waven_runtime::{Config, Engine, Error, Func, Linker, Module, Store, Trap, TrapKind};
+use waven_runtime::{
+    Config, Engine, EngineKind, Error, Func, Linker, Module, Store, Trap, TrapKind,
+};
 use waven_wasi::{Input, Output, WasiCtx, WasiCtxBuilder};
 
 /// `(name, file, bytes)` of the committed module of tenant `$name`.
@@ -138,12 +140,14 @@ impl Stage {
     /// `max_memory` bytes, a platform with `policy`, and every guest
     /// compiled.
     pub fn new(
+        engine: EngineKind,
         guests: &Guests,
         frame_budget: u64,
         max_memory: u64,
         policy: fn(&str, &str) -> bool,
     ) -> Result<Stage> {
         let engine = Engine::new(Config {
+            engine,
             frame_budget,
             max_memory_bytes: Some(max_memory),
             ..Config::default()
