@@ -5,7 +5,8 @@
 # directories and region contents; every rendered manifest must be valid
 # TOML with the sizes, threads, trusted files and mounts it should have,
 # and every file it names outside Gramine's install paths must exist.
-# Also checks that render.py refuses layouts the enclave cannot run.
+# Also checks that render.py refuses layouts the enclave cannot run, and
+# that precompiled artifacts are trusted files pinned by their SHA-256.
 #
 #   deploy/gramine/check.sh [WAVEN_BINARY]      (default target/release/waven)
 #
@@ -273,10 +274,48 @@ refuses "a module inside a preopened directory" "inside the preopened directory"
 refuses "an app directory that does not hold the manifest" "not inside the app directory" \
     "$app/deploy.toml" --app-root "$app/modules"
 
-# 5. The minimal renderer gives byte for byte what Jinja2 gives (when jinja2
+# 5. Precompiled code: an artifact tenant (made up here: render.py knows an
+#    artifact by its magic and reads nothing else of it) is a trusted file
+#    in the precompiled-code section, its artifact_sha256 pin is checked,
+#    and what the enclave cannot run is refused.
+compiled="$tmp/compiled"
+mkdir -p "$compiled/modules"
+printf '\0wavencw\1\0\0\0not really code' >"$compiled/modules/c.cwasm"
+cp demos/build/marketplace-consumer.wasm "$compiled/modules/a.wasm"
+pin="$(sha256sum "$compiled/modules/c.cwasm" | cut -d' ' -f1)"
+cat >"$compiled/deploy.toml" <<EOF
+engine = "compiled"
+frame_budget = "64MiB"
+
+[[tenant]]
+name = "compiled"
+module = "modules/c.cwasm"
+artifact_sha256 = "$pin"
+EOF
+render "$tmp/compiled.manifest" "$compiled/deploy.toml"
+validate "$tmp/compiled.manifest" "$compiled/deploy.toml" "$compiled"
+grep -A6 '# Precompiled code' "$tmp/compiled.manifest" | grep -q "\"file:$compiled/modules/c.cwasm\"," \
+    || fail "the artifact is not listed as precompiled code in the trusted files"
+[ "$(grep -c "file:$compiled/modules/c.cwasm\"" "$tmp/compiled.manifest")" = 1 ] \
+    || fail "the artifact is listed more than once"
+echo "ok: precompiled artifacts are trusted files"
+sed "s|^artifact_sha256 = .*|artifact_sha256 = \"$(printf 'ab%.0s' $(seq 32))\"|" \
+    "$compiled/deploy.toml" >"$compiled/stale.toml"
+refuses "an artifact that does not match its pin" "compile it again or update the pin" \
+    "$compiled/stale.toml"
+sed 's|^engine = .*|engine = "interp"|' "$compiled/deploy.toml" >"$compiled/interp.toml"
+refuses "an artifact on the interpreter" 'needs engine = "compiled"' "$compiled/interp.toml"
+sed 's|^engine = .*|engine = "jit"|' "$compiled/deploy.toml" >"$compiled/jit.toml"
+refuses "an artifact with engine = \"jit\"" 'needs engine = "compiled"' "$compiled/jit.toml"
+sed -e 's|modules/c.cwasm|modules/a.wasm|' -e '/^artifact_sha256/d' \
+    "$compiled/deploy.toml" >"$compiled/wasm.toml"
+refuses "a .wasm module with engine = \"compiled\"" "is not a precompiled artifact" \
+    "$compiled/wasm.toml"
+
+# 6. The minimal renderer gives byte for byte what Jinja2 gives (when jinja2
 #    is installed: it is what gramine-manifest uses).
 if python3 -c 'import jinja2' 2>/dev/null; then
-    for m in examples/marketplace.toml "$app/deploy.toml"; do
+    for m in examples/marketplace.toml "$app/deploy.toml" "$compiled/deploy.toml"; do
         extra=()
         [ "$m" = examples/marketplace.toml ] && extra=(--app-root .)
         for flags in "" --insecure-allowed-dirs --leave-gramine-paths; do

@@ -4,8 +4,14 @@
 Reads a waven deployment manifest (TOML) and fills waven.manifest.template
 with what the enclave needs: the sizes (frame pool, host heap, enclave), the
 thread count, the trusted files (the waven binary, the host libraries it
-links, the waven manifest, every module and region-contents file) and one
-encrypted mount per preopened directory.
+links, the waven manifest, every module, precompiled artifact and
+region-contents file) and one encrypted mount per preopened directory.
+
+A tenant's module may be a precompiled .cwasm artifact (`waven compile`,
+recognized by its magic, as waven does): the enclave build has no compiler,
+so artifacts need engine = "compiled", and with engine = "compiled" every
+module must be one; an artifact_sha256 pin is checked against the file
+here too, so that a stale artifact is caught before the manifest is signed.
 
 Layout: the app directory (--app-root, by default the waven manifest's own
 directory) is mounted at /app inside the enclave, so the waven manifest's
@@ -24,6 +30,7 @@ the constructs the template uses.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import posixpath
 import re
@@ -46,6 +53,8 @@ HOST_HEAP_BASE = 64 * MiB
 HOST_HEAP_PER_TENANT = 16 * MiB
 ENCLAVE_OVERHEAD = 64 * MiB  # binary, libraries, thread stacks, LibOS
 HELPER_THREADS = 4  # main thread + Gramine's IPC, async and TLS threads
+# The first bytes of a precompiled artifact (crates/environ/src/artifact.rs).
+ARTIFACT_MAGIC = b"\0wavencw"
 
 # glibc libraries that Gramine's runtime directory (mounted at /lib)
 # provides; host copies of these must not be loaded into the enclave.
@@ -239,6 +248,46 @@ class GramineRuntimedir:
 
 
 # --------------------------------------------------------------------------
+# Precompiled artifacts
+
+
+def is_artifact(path: Path) -> bool:
+    """Whether the file starts with the artifact magic."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(ARTIFACT_MAGIC)) == ARTIFACT_MAGIC
+    except OSError:
+        return False
+
+
+def check_artifact(tenant: dict, name: str, path: Path, engine) -> None:
+    """What waven checks of an artifact tenant that can be checked here:
+    the engine, and the file against its artifact_sha256 pin."""
+    if engine != "compiled":
+        raise RenderError(
+            f"tenant {name!r}: module {path} is a precompiled artifact, which needs "
+            f'engine = "compiled" (the manifest has {engine!r}; "jit" is refused in the '
+            "enclave, which has no compiler)"
+        )
+    pin = tenant.get("artifact_sha256")
+    if pin is None:
+        return
+    if not isinstance(pin, str):
+        raise RenderError(f"tenant {name!r}: artifact_sha256 must be a string")
+    expected = pin.removeprefix("sha256:").lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", expected):
+        raise RenderError(
+            f"tenant {name!r}: invalid artifact_sha256 {pin!r}: expected 64 hexadecimal digits"
+        )
+    found = hashlib.sha256(path.read_bytes()).hexdigest()
+    if found != expected:
+        raise RenderError(
+            f"tenant {name!r}: artifact {path} has SHA-256 {found}, but artifact_sha256 is "
+            f"{expected}: compile it again or update the pin"
+        )
+
+
+# --------------------------------------------------------------------------
 # Reading the waven manifest
 
 
@@ -268,7 +317,9 @@ def load_variables(args) -> dict:
     need = frame_budget + host_heap + ENCLAVE_OVERHEAD
     enclave_size = next_power_of_two(need)
 
+    engine = data.get("engine", "interp")
     app_files: list[Path] = [layout.manifest]
+    artifacts: list[Path] = []
     dirs: list[Path] = []
     for index, tenant in enumerate(tenants):
         if not isinstance(tenant, dict):
@@ -280,7 +331,22 @@ def load_variables(args) -> dict:
         path = layout.resolve(module, f"tenant {name!r}: module")
         if not path.is_file():
             raise RenderError(f"tenant {name!r}: module {path} is not a file")
-        app_files.append(path)
+        if is_artifact(path):
+            check_artifact(tenant, name, path, engine)
+            artifacts.append(path)
+        else:
+            if engine == "compiled":
+                raise RenderError(
+                    f"tenant {name!r}: module {path} is not a precompiled artifact, but "
+                    'engine = "compiled" in the enclave runs only .cwasm artifacts (the enclave '
+                    "build has no compiler): compile it with `waven compile` outside the enclave"
+                )
+            if "artifact_sha256" in tenant:
+                raise RenderError(
+                    f"tenant {name!r}: artifact_sha256 is set, but module {path} is not a "
+                    "precompiled artifact"
+                )
+            app_files.append(path)
         entries = tenant.get("dirs", [])
         if not isinstance(entries, list):
             raise RenderError(f"tenant {name!r}: dirs must be a list")
@@ -308,6 +374,7 @@ def load_variables(args) -> dict:
         app_files.append(path)
 
     app_files = sorted(set(app_files))
+    artifacts = sorted(set(artifacts))
     dirs = sorted(set(dirs))
     # Gramine's encrypted mounts must not overlap, and a trusted file under
     # an encrypted mount would be read as ciphertext.
@@ -320,7 +387,7 @@ def load_variables(args) -> dict:
         for other in dirs:
             if other != d and other.is_relative_to(d):
                 raise RenderError(f"preopened directories overlap: {other} lies inside {d}")
-        for f in app_files:
+        for f in app_files + artifacts:
             if f.is_relative_to(d):
                 raise RenderError(
                     f"{f} (a module, manifest or region contents file) lies inside the "
@@ -356,6 +423,7 @@ def load_variables(args) -> dict:
         "waven_manifest": layout.enclave_path(layout.manifest),
         "app_root": str(layout.app_root),
         "app_files": [str(f) for f in app_files],
+        "artifact_files": [str(f) for f in artifacts],
         "data_mounts": [{"path": layout.enclave_path(d), "uri": str(d)} for d in dirs],
         "data_key": checked_text(args.data_key, "--data-key"),
         "insecure_dirs": bool(args.insecure_allowed_dirs),
@@ -594,7 +662,8 @@ def main(argv=None) -> int:
             f"render.py: wrote {args.out} ({engine}): enclave_size {v['enclave_size']} "
             f"(need {human(v['_need'])}: frame_budget {v['frame_budget_text']} + host_heap "
             f"{v['host_heap_text']} + 64 MiB), max_threads {v['max_threads']}, "
-            f"{len(v['app_files'])} app files, {len(v['host_libs'])} host libraries, "
+            f"{len(v['app_files'])} app files, {len(v['artifact_files'])} precompiled artifacts, "
+            f"{len(v['host_libs'])} host libraries, "
             f"{len(v['data_mounts'])} preopened directories "
             f"({'INSECURE allowed files' if v['insecure_dirs'] else 'encrypted, key ' + v['data_key']})",
             file=sys.stderr,

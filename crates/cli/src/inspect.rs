@@ -1,5 +1,7 @@
 //! `waven inspect MODULE`: what a module imports and exports, its memories,
-//! and which functions of the `waven` ABI it uses.
+//! and which functions of the `waven` ABI it uses; for a precompiled
+//! artifact, also what it was compiled for and its file's SHA-256 (what a
+//! manifest pins as `artifact_sha256`).
 //!
 //! Imports and exports come from the loaded [`Module`] (so the module is
 //! also validated); memory limits are read with wasmparser, because
@@ -10,6 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
+use waven_environ::artifact::Artifact;
+use waven_environ::code::MemoryLowering;
 use waven_runtime::{Config, Engine, ExternType, Module};
 
 /// Every function of the `waven` import module (DESIGN.md section 4), in
@@ -34,7 +38,7 @@ pub const WAVEN_ABI: [&str; 14] = [
 /// Arguments of `waven inspect`.
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// The module: a .wasm binary or a .wat text file.
+    /// The module: a .wasm binary, a .wat text file or a .cwasm artifact.
     module: PathBuf,
 }
 
@@ -48,8 +52,18 @@ struct MemoryLimits {
 
 /// Runs `waven inspect`.
 pub fn run(args: InspectArgs) -> Result<ExitCode> {
-    let bytes = std::fs::read(&args.module)
+    let file = std::fs::read(&args.module)
         .with_context(|| format!("cannot read {}", args.module.display()))?;
+    // An artifact is described by its header and the module it carries
+    // (whose SHA-256 is the measurement); none of its code is loaded.
+    let (bytes, artifact) = if Module::is_artifact(&file) {
+        let artifact = Artifact::from_bytes(&file)
+            .map_err(|e| anyhow!("cannot read the artifact {}: {e}", args.module.display()))?;
+        let header = artifact_header(&artifact, &file);
+        (artifact.module, Some(header))
+    } else {
+        (file, None)
+    };
     let wasm = wat::parse_bytes(&bytes).map_err(|mut e| {
         e.set_path(&args.module);
         anyhow!("{}: {e}", args.module.display())
@@ -63,8 +77,35 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
     let module = Module::new(&engine, &wasm)
         .with_context(|| format!("cannot load {}", args.module.display()))?;
     let memories = memories(&wasm)?;
-    crate::emit(&describe(&args.module, &bytes, &module, &memories))?;
+    let mut out = describe(&args.module, &bytes, &module, &memories);
+    if let Some(header) = artifact {
+        let first_line = out.find('\n').map_or(out.len(), |i| i + 1);
+        out.insert_str(first_line, &header);
+    }
+    crate::emit(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What an artifact was compiled for, as lines under the module's.
+fn artifact_header(artifact: &Artifact, file: &[u8]) -> String {
+    let header = &artifact.header;
+    let sha256: String = waven_platform::run::measure(file)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "precompiled artifact: {} bytes, artifact_sha256 {sha256}\n\
+         compiled by waven {} for {}, memory {}, fuel {}, CPU features: {}\n",
+        file.len(),
+        header.waven_version,
+        header.target,
+        match header.settings.memory {
+            MemoryLowering::Virtual => "virtual",
+            MemoryLowering::Plain => "plain",
+        },
+        if header.settings.fuel { "on" } else { "off" },
+        header.cpu_features.join(" ")
+    )
 }
 
 /// The whole description, as printed.

@@ -14,10 +14,15 @@
 //! how each ended and which regions were shared with whom (`--json`: as
 //! one JSON document; `--maps`: with each instance's memory map).
 //!
+//! `waven compile MODULE [-o OUT]` compiles a module ahead of time into a
+//! `.cwasm` artifact, which `waven run` and manifests load as they load a
+//! module (the enclave profile runs compiled code only from artifacts).
+//!
 //! `waven inspect MODULE` lists a module's imports, exports and memories
 //! and the `waven` ABI functions it uses.
 
 mod argv;
+mod compile;
 mod demo;
 mod host_heap;
 mod inspect;
@@ -50,6 +55,13 @@ the guest unchanged, `--help` and `--` included. `waven MODULE [ARGS]...` is sho
 `main`, the one tenant of its own platform (leave it out with -S waven=n)."
     )]
     Run(run::RunArgs),
+    /// Compile a module ahead of time into a .cwasm artifact for this host.
+    #[command(
+        after_help = "The artifact runs with `waven run` or as a manifest's tenant module, \
+on an engine with the same settings (--memory, and a fuel limit if compiled with --fuel); \
+the enclave profile, which has no compiler, runs compiled code only from artifacts."
+    )]
+    Compile(compile::CompileArgs),
     /// Run the tenants of a deployment manifest (TOML) on one platform.
     Platform(platform::PlatformArgs),
     /// Show a module's imports, exports, memories and the waven ABI functions it uses.
@@ -69,7 +81,7 @@ const VERSION: &str = concat!(
     ")"
 );
 
-/// The host heap of `inspect` and `demo` in the enclave profile.
+/// The host heap of `compile`, `inspect` and `demo` in the enclave profile.
 const OTHER_HOST_HEAP: u64 = 256 << 20;
 
 fn main() -> ExitCode {
@@ -81,6 +93,9 @@ fn main() -> ExitCode {
             args.args = guest;
             host_heap::reserve(args.host_heap).and_then(|()| run::run(args))
         }),
+        Command::Compile(args) => {
+            host_heap::reserve(OTHER_HOST_HEAP).and_then(|()| compile::run(args))
+        }
         // Reserves its host heap once the manifest says how much.
         Command::Platform(args) => platform::run(args),
         Command::Inspect(args) => {

@@ -1,6 +1,7 @@
 //! The enclave profile (`--features enclave`) as an operator runs it: no
 //! memory is mapped, unmapped or protected while guests run and share
-//! memory (checked with `strace`), reservations that cannot be made stop
+//! memory (checked with `strace`, also for compiled code loaded from
+//! precompiled artifacts), reservations that cannot be made stop
 //! waven before anything runs, and what an enclave cannot have (plain
 //! memory, run-time code generation, memory beyond the budget) is refused.
 #![cfg(feature = "enclave")]
@@ -176,6 +177,111 @@ allow = true
     assert!(
         stdout.contains("[consumer]") && stdout.contains("[pong]"),
         "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The environment variable naming the directory of precompiled artifacts
+/// of `examples/build/*.wasm` (`producer.cwasm`, ...). The enclave binary
+/// has no compiler, so they are compiled by a non-enclave waven beforehand;
+/// `.ci/run` does it.
+const ARTIFACTS: &str = "WAVEN_ENCLAVE_ARTIFACTS";
+
+/// The directory of precompiled artifacts; fails (never skips) without it.
+fn artifacts() -> PathBuf {
+    let help = format!(
+        "the enclave tests of compiled code need precompiled artifacts, made by a \
+         non-enclave waven (the enclave binary has no compiler): build one (cargo build -p \
+         waven-cli), run `waven compile examples/build/NAME.wasm -o DIR/NAME.cwasm` for \
+         producer, consumer and pingpong, and set {ARTIFACTS}=DIR (as .ci/run does)"
+    );
+    let dir =
+        std::env::var_os(ARTIFACTS).unwrap_or_else(|| panic!("{ARTIFACTS} is not set: {help}"));
+    let dir = PathBuf::from(dir);
+    for name in ["producer", "consumer", "pingpong"] {
+        let path = dir.join(format!("{name}.cwasm"));
+        assert!(path.is_file(), "{} is missing: {help}", path.display());
+    }
+    dir
+}
+
+#[test]
+fn compiled_code_from_artifacts_runs_without_memory_system_calls() {
+    let dir = scratch("strace-compiled");
+    let artifacts = artifacts();
+    // The parallel workload of the test above, every tenant compiled:
+    // the artifacts are checked, loaded and made executable at start-up,
+    // before the marker; while the guests run, nothing is mapped.
+    let manifest = dir.join("compiled.toml");
+    std::fs::write(
+        &manifest,
+        r#"frame_budget = "64MiB"
+run = "parallel"
+engine = "compiled"
+
+[[tenant]]
+name = "producer"
+module = "ARTIFACTS/producer.cwasm"
+args = ["consumer"]
+
+[[tenant]]
+name = "consumer"
+module = "ARTIFACTS/consumer.cwasm"
+
+[[tenant]]
+name = "ping"
+module = "ARTIFACTS/pingpong.cwasm"
+args = ["ping", "50"]
+
+[[tenant]]
+name = "pong"
+module = "ARTIFACTS/pingpong.cwasm"
+args = ["pong", "50"]
+
+[[policy.rule]]
+from = "producer"
+to = ["consumer"]
+allow = true
+
+[[policy.rule]]
+from = "ping"
+to = ["pong"]
+allow = true
+"#
+        .replace("ARTIFACTS", artifacts.to_str().unwrap()),
+    )
+    .unwrap();
+    let compiled = trace_platform(&manifest, &dir.join("compiled.log"));
+    assert_quiet(&compiled, "compiled producer/consumer and ping/pong");
+    let stdout = text(&compiled.output.stdout);
+    assert!(
+        stdout.contains("[consumer]") && stdout.contains("[pong] pong: 50 rounds played"),
+        "{stdout}"
+    );
+    // Making code executable is a start-up matter: strace saw it before
+    // the marker (the enclave's loader does the same with its EDMM or
+    // preallocated executable pages).
+    assert!(
+        compiled
+            .before
+            .iter()
+            .any(|call| call.contains("PROT_EXEC")),
+        "no executable mapping at start-up:\n{}",
+        compiled.before.join("\n")
+    );
+
+    // `waven run` of an artifact: `--engine jit` runs it here too.
+    let out = waven()
+        .args(["run", "--engine", "jit"])
+        .arg(artifacts.join("producer.cwasm"))
+        .arg("nobody")
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("producer: page_size()"),
+        "{stdout}{}",
+        text(&out.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

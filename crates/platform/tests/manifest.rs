@@ -183,6 +183,7 @@ allow = true
             TenantSpec {
                 name: "provider".into(),
                 module: fx.path("provider.wasm"),
+                artifact_sha256: None,
                 entry: Some("main".into()),
                 args: vec!["--rows".into(), "1000".into()],
                 env: vec![
@@ -209,6 +210,7 @@ allow = true
             TenantSpec {
                 name: "analyst".into(),
                 module: fx.path("analyst.wat"),
+                artifact_sha256: None,
                 entry: None,
                 args: vec![],
                 env: vec![],
@@ -379,7 +381,7 @@ fn unknown_fields() {
     fx.fails(
         &with_tenants("entrypoint = \"main\"\n"),
         "8:1",
-        "unknown field `entrypoint`, expected one of `name`, `module`, `entry`, `args`, `env`, `dirs`, `fuel`, `limits`",
+        "unknown field `entrypoint`, expected one of `name`, `module`, `artifact_sha256`, `entry`, `args`, `env`, `dirs`, `fuel`, `limits`",
     );
     fx.fails(
         &with_tenants("[[region]]\nname = \"r\"\nowner = \"host\"\nsize = 4096\nmax_rights = \"r\"\nrights = \"r\"\n"),
@@ -670,7 +672,7 @@ fn missing_files_and_directories() {
     fx.fails(
         "[[tenant]]\nname = \"a\"\nmodule = \"module.txt\"\n",
         "3:10",
-        "module `module.txt` must be a .wasm or .wat file",
+        "module `module.txt` must be a .wasm or .wat file or a .cwasm artifact",
     );
     fx.fails(
         "[[tenant]]\nname = \"a\"\nmodule = \"dir.wasm\"\n",
@@ -1082,4 +1084,109 @@ fn sharing_is_denied_unless_the_manifest_allows_it() {
         )))
         .unwrap();
     assert!(open.policy.allows("analyst", "provider"));
+}
+
+/// A tenant whose module is a precompiled artifact (recognized by its
+/// magic; the checker reads nothing more of it).
+const ARTIFACT_TENANT: &str = r#"[[tenant]]
+name = "compiled"
+module = "m.cwasm"
+"#;
+
+#[test]
+fn artifacts_need_the_compiled_engine() {
+    let fx = Fixture::new("artifact-engine");
+    fs::write(fx.path("m.cwasm"), b"\0wavencw\x01\0\0\0rest").unwrap();
+    // Named .wasm, an artifact all the same: the magic decides.
+    fs::write(fx.path("renamed.wasm"), b"\0wavencw\x01\0\0\0rest").unwrap();
+    let message = "module `m.cwasm` is a precompiled artifact, which runs on the compiled \
+                   engine only: set engine = \"compiled\" (or \"jit\")";
+    fx.fails(ARTIFACT_TENANT, "3:10", message);
+    fx.fails(
+        &format!("engine = \"interp\"\n{ARTIFACT_TENANT}"),
+        "4:10",
+        message,
+    );
+    fx.fails(
+        "[[tenant]]\nname = \"t\"\nmodule = \"renamed.wasm\"\n",
+        "3:10",
+        "module `renamed.wasm` is a precompiled artifact, which runs on the compiled engine \
+         only: set engine = \"compiled\" (or \"jit\")",
+    );
+    let manifest = fx
+        .parse(&format!("engine = \"compiled\"\n{ARTIFACT_TENANT}"))
+        .unwrap();
+    assert_eq!(manifest.engine, EngineKind::Compiled);
+    assert_eq!(manifest.tenants[0].module, fx.path("m.cwasm"));
+    assert_eq!(manifest.tenants[0].artifact_sha256, None);
+    fx.fails(
+        "engine = \"compiled\"\n[[tenant]]\nname = \"t\"\nmodule = \"m.cwasm.gz\"\n",
+        "4:10",
+        "module `m.cwasm.gz` must be a .wasm or .wat file or a .cwasm artifact",
+    );
+}
+
+#[test]
+fn artifact_sha256_pins_an_artifact() {
+    let fx = Fixture::new("artifact-sha256");
+    fs::write(fx.path("m.cwasm"), b"\0wavencw\x01\0\0\0rest").unwrap();
+    let hex = "00ff10Ab".repeat(8);
+    let manifest = fx
+        .parse(&format!(
+            "engine = \"compiled\"\n{ARTIFACT_TENANT}artifact_sha256 = \"{hex}\"\n"
+        ))
+        .unwrap();
+    let pinned = manifest.tenants[0].artifact_sha256.unwrap();
+    assert_eq!(&pinned[..4], &[0x00, 0xff, 0x10, 0xab]);
+    // The grants' spelling is accepted too.
+    let manifest = fx
+        .parse(&format!(
+            "engine = \"compiled\"\n{ARTIFACT_TENANT}artifact_sha256 = \"sha256:{hex}\"\n"
+        ))
+        .unwrap();
+    assert_eq!(manifest.tenants[0].artifact_sha256, Some(pinned));
+    fx.fails(
+        &format!(
+            "engine = \"compiled\"\n{ARTIFACT_TENANT}artifact_sha256 = \"{}\"\n",
+            &hex[1..]
+        ),
+        "5:19",
+        &format!(
+            "invalid artifact_sha256 `{}`: expected 64 hexadecimal digits",
+            &hex[1..]
+        ),
+    );
+    fx.fails(
+        &format!(
+            "[[tenant]]\nname = \"t\"\nmodule = \"provider.wasm\"\nartifact_sha256 = \"{hex}\"\n"
+        ),
+        "4:19",
+        "artifact_sha256 is for precompiled artifacts, but module `provider.wasm` is not one \
+         (a .cwasm file made by `waven compile`)",
+    );
+}
+
+#[test]
+fn the_enclave_profile_runs_compiled_code_from_artifacts_only() {
+    let fx = Fixture::new("enclave-artifacts");
+    fs::write(fx.path("m.cwasm"), b"\0wavencw\x01\0\0\0rest").unwrap();
+    let wasm_tenant =
+        "engine = \"compiled\"\n[[tenant]]\nname = \"t\"\nmodule = \"provider.wasm\"\n";
+    assert!(fx
+        .parse(&format!("engine = \"compiled\"\n{ARTIFACT_TENANT}"))
+        .is_ok());
+    if waven_runtime::ENCLAVE_PROFILE {
+        let error = fx.parse(wasm_tenant).unwrap_err();
+        assert_eq!((error.line, error.column), (4, 10));
+        assert!(
+            error.message.starts_with(
+                "module `provider.wasm` is not a precompiled artifact: the enclave profile has \
+                 no compiler, so engine = \"compiled\" runs only .cwasm artifacts made by \
+                 `waven compile`"
+            ),
+            "{error}"
+        );
+    } else {
+        assert!(fx.parse(wasm_tenant).is_ok());
+    }
 }

@@ -7,6 +7,7 @@
 //! runs first; then `--invoke`'s function, or `_start` if the module has
 //! one (a module with neither just instantiates and exits 0).
 
+mod artifact;
 mod options;
 
 use std::path::{Path, PathBuf};
@@ -31,7 +32,8 @@ const TRAP_STATUS: u8 = 134;
 /// Parses `--engine`: `interp` (the interpreter) or `jit` (compiled code,
 /// compiled at load time or loaded from a precompiled artifact). The
 /// enclave profile generates no code at run time: there `jit` runs only
-/// precompiled artifacts.
+/// precompiled artifacts. Without `--engine`, a `.cwasm` artifact runs on
+/// the compiled engine and anything else on the interpreter.
 pub fn parse_engine(name: &str) -> Result<EngineKind, String> {
     match name {
         "interp" => Ok(EngineKind::Interpreter),
@@ -60,9 +62,10 @@ const INSTANCE: &str = "main";
 /// after it is the guest's (see `crate::argv`).
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Execution engine.
-    #[arg(long, value_parser = parse_engine, default_value = "interp")]
-    engine: EngineKind,
+    /// Execution engine: interp or jit (default: jit for a precompiled
+    /// .cwasm artifact, interp otherwise).
+    #[arg(long, value_parser = parse_engine)]
+    engine: Option<EngineKind>,
     /// Memory backend (with `plain`, the `waven` ABI's page operations
     /// return ENOSYS).
     #[arg(long, value_enum, default_value = "virtual")]
@@ -111,7 +114,8 @@ pub struct RunArgs {
     /// in the enclave profile; ignored by other builds.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_HOST_HEAP)]
     pub host_heap: u64,
-    /// The module: a .wasm binary or a .wat text file.
+    /// The module: a .wasm binary, a .wat text file or a .cwasm artifact
+    /// made by `waven compile`.
     module: PathBuf,
     /// Arguments passed to the guest unchanged, options included (or to
     /// the function given by --invoke).
@@ -126,10 +130,11 @@ struct Host {
     guest: GuestContext,
 }
 
-/// Reads a module, converting text format if needed.
-fn load(path: &Path) -> Result<Vec<u8>> {
+/// Reads a module, converting text format if needed; a precompiled
+/// artifact is returned as it is.
+pub(crate) fn read_module(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if bytes.starts_with(b"\0asm") {
+    if bytes.starts_with(b"\0asm") || Module::is_artifact(&bytes) {
         return Ok(bytes);
     }
     wat::parse_bytes(&bytes)
@@ -213,8 +218,20 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         Some(_) => Some(Watchdog::start().context("cannot start the deadline thread")?),
         None => None,
     };
+    let bytes = read_module(&args.module)?;
+    let artifact = Module::is_artifact(&bytes);
+    let engine = match (args.engine, artifact) {
+        (Some(EngineKind::Interpreter), true) => bail!(
+            "{} is a precompiled artifact, which runs on the compiled engine only: \
+             leave out --engine interp (or give --engine jit), or run the source module",
+            args.module.display()
+        ),
+        (Some(engine), _) => engine,
+        (None, true) => EngineKind::Compiled,
+        (None, false) => EngineKind::Interpreter,
+    };
     let config = Config {
-        engine: args.engine,
+        engine,
         memory: match args.memory {
             MemoryKind::Virtual => MemoryBackend::Virtual,
             MemoryKind::Plain => MemoryBackend::Plain,
@@ -225,9 +242,12 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         ..Config::default()
     };
     let engine = Engine::new(config).context("cannot create the engine")?;
-    let bytes = load(&args.module)?;
-    let module = Module::new(&engine, &bytes)
-        .with_context(|| format!("cannot load {}", args.module.display()))?;
+    let module = if artifact {
+        artifact::load(&engine, &bytes, &args.module)?
+    } else {
+        Module::new(&engine, &bytes)
+            .with_context(|| format!("cannot load {}", args.module.display()))?
+    };
     // A platform of one tenant that may share with no one.
     let platform = Platform::new(engine.frame_pool(), Box::new(|_, _| false));
     // Measurements only matter to grants bound to them, which a tenant

@@ -28,7 +28,9 @@
 //! host_heap = "160MiB"
 //! # The execution engine: "interp" (the interpreter, the default) or
 //! # "jit" (compiled code: modules are compiled at start-up, or loaded from
-//! # precompiled .cwasm artifacts); "compiled" is a synonym of "jit".
+//! # precompiled .cwasm artifacts); "compiled" is a synonym of "jit". The
+//! # enclave profile has no compiler: there "jit" is refused, and
+//! # "compiled" runs precompiled artifacts only.
 //! engine = "interp"
 //! # The memory backend: "virtual" (the software MMU, the default) or "plain".
 //! memory = "virtual"
@@ -42,7 +44,14 @@
 //!
 //! [[tenant]]
 //! name = "provider"             # unique; 1 to 64 of [A-Za-z0-9_-]; not "host"
-//! module = "provider.wasm"      # a .wasm or .wat file; must exist
+//! module = "provider.wasm"      # a .wasm or .wat file, or a .cwasm artifact
+//!                               # (`waven compile`, recognized by its
+//!                               # magic; needs engine = "jit"/"compiled");
+//!                               # must exist
+//! # optional, artifacts only: the SHA-256 the file must have (64
+//! # hexadecimal digits, optionally after "sha256:"), checked before the
+//! # artifact is parsed
+//! artifact_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
 //! entry = "_start"              # optional: the export to call (default: the
 //!                               # WASI command entry `_start`)
 //! args = ["--rows", "1000"]     # optional
@@ -221,8 +230,13 @@ pub struct Manifest {
 pub struct TenantSpec {
     /// The unique name: 1 to 64 characters of `[A-Za-z0-9_-]`, not `"host"`.
     pub name: String,
-    /// The module (`.wasm` or `.wat`), an absolute path to an existing file.
+    /// The module (`.wasm`, `.wat` or a precompiled `.cwasm` artifact),
+    /// an absolute path to an existing file.
     pub module: PathBuf,
+    /// If set, the SHA-256 the artifact file must have: checked when the
+    /// module is loaded, before anything of it is parsed. Only for
+    /// artifacts.
+    pub artifact_sha256: Option<[u8; 32]>,
     /// The export to call; `None`: the WASI command entry `_start`.
     pub entry: Option<String>,
     /// Arguments after the program name.

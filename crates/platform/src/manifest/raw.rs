@@ -31,6 +31,7 @@ pub(super) struct RawManifest {
 pub(super) struct RawTenant {
     pub name: Spanned<String>,
     pub module: Spanned<String>,
+    pub artifact_sha256: Option<Spanned<String>>,
     pub entry: Option<Spanned<String>>,
     #[serde(default)]
     pub args: Vec<Spanned<String>>,

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  Manifest ──► setup: Engine (frame_budget, memory, fuel), Platform (policy),
-//!                      modules (SHA-256 measured), regions (+ contents), grants
+//!                      modules (SHA-256 measured; artifacts checked and made
+//!                      executable), regions (+ contents), grants
 //!           ──► one Store per tenant: WASI + "waven" ABI, address space attached
 //!           ──► run: all at once on threads ("parallel") or one by one ("pipeline")
 //!           ──► Report: outcomes, frames, regions and grants, pool counters
@@ -23,7 +24,12 @@
 //! * **Measurement.** A tenant's code measurement is the SHA-256 of its
 //!   module file's bytes *as stored*: for a `.wat` file that is the text,
 //!   not the binary it compiles to. A grant with a `measurement` therefore
-//!   pins the exact file that was reviewed. The registry compares it when
+//!   pins the exact file that was reviewed. For a precompiled `.cwasm`
+//!   artifact it is the SHA-256 of the `.wasm` the artifact carries (and
+//!   was compiled from; [`waven_runtime::Module::sha256`]), not of the
+//!   artifact: a grant written for the `.wasm` holds for its artifact.
+//!   The artifact file itself is pinned by the tenant's `artifact_sha256`,
+//!   compared before anything of it is parsed. The registry compares it when
 //!   the grantee opens or maps the region, so a mismatching tenant still
 //!   runs but is refused the region (`EACCES`).
 //! * **Regions of the manifest** are created by the host and filled from

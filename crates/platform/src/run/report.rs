@@ -38,8 +38,9 @@ pub struct TenantReport {
     /// The module file.
     pub module: String,
     /// `sha256:` and the hex SHA-256 of the module file's bytes as stored
-    /// (for a `.wat` file: of the text); empty if the file could not be
-    /// read.
+    /// (for a `.wat` file: of the text; for a precompiled artifact: of the
+    /// `.wasm` it was compiled from); empty if the file could not be read
+    /// (or an artifact could not be loaded).
     pub measurement: String,
     /// The export that was called.
     pub entry: String,

@@ -34,7 +34,8 @@ pub(crate) struct Setup {
 }
 
 impl Setup {
-    /// Creates the engine and the platform, compiles every module, creates
+    /// Creates the engine and the platform, compiles every module (or
+    /// checks and loads its precompiled artifact), creates
     /// and fills the regions, and makes the grants. A tenant whose module
     /// cannot be loaded is recorded in `failed`; the manifest's grants to
     /// it (and its access as a region's owner) are not made, since it
@@ -147,14 +148,39 @@ impl Setup {
         };
         let bytes = std::fs::read(&tenant.module)
             .map_err(|error| module_error(format!("cannot read: {error}")))?;
-        let measured = measure(&bytes);
-        *measurement = Some(measured);
-        let wasm = wat::parse_bytes(&bytes).map_err(|mut error| {
-            error.set_path(&tenant.module);
-            module_error(one_line(&error.to_string()))
-        })?;
-        let module =
-            Module::new(&self.engine, &wasm).map_err(|error| module_error(error.to_string()))?;
+        // The pin holds for whatever the file now is (the manifest was
+        // checked earlier; the file may have been replaced since).
+        if let Some(expected) = &tenant.artifact_sha256 {
+            let found = measure(&bytes);
+            if found != *expected {
+                return Err(module_error(format!(
+                    "the artifact's SHA-256 is {}, but the manifest's artifact_sha256 is {}: \
+                     not the artifact that was pinned (rebuilt, replaced or damaged); nothing \
+                     of it was loaded",
+                    hex(&found),
+                    hex(expected)
+                )));
+            }
+        }
+        let (module, measured) = if Module::is_artifact(&bytes) {
+            let module = Module::deserialize(&self.engine, &bytes)
+                .map_err(|error| module_error(artifact_message(error, self.engine.config())))?;
+            // The source module's SHA-256, which the artifact carries and
+            // `deserialize` checked: grants bound to the .wasm hold.
+            let measured = module.sha256();
+            *measurement = Some(measured);
+            (module, measured)
+        } else {
+            let measured = measure(&bytes);
+            *measurement = Some(measured);
+            let wasm = wat::parse_bytes(&bytes).map_err(|mut error| {
+                error.set_path(&tenant.module);
+                module_error(one_line(&error.to_string()))
+            })?;
+            let module = Module::new(&self.engine, &wasm)
+                .map_err(|error| module_error(error.to_string()))?;
+            (module, measured)
+        };
         self.platform
             .add_instance(&tenant.name, &tenant.name, measured, tenant.limits)
             .map_err(|errno| RunError::Instance {
@@ -233,6 +259,30 @@ pub(crate) fn errno_text(errno: Errno) -> String {
     }
 }
 
+/// Why an artifact could not be loaded, with what the manifest runs code
+/// with when the artifact was compiled with other settings.
+fn artifact_message(error: waven_runtime::Error, config: &Config) -> String {
+    let message = error.to_string();
+    if !message.contains("compiled for CodegenSettings") {
+        return message;
+    }
+    let memory = match config.memory {
+        MemoryBackend::Virtual => "virtual",
+        MemoryBackend::Plain => "plain",
+    };
+    let fuel = if config.fuel {
+        "with fuel (a tenant has `fuel`): `waven compile --fuel"
+    } else {
+        "without fuel (no tenant has `fuel`): `waven compile"
+    };
+    format!("{message}; this manifest runs code on memory \"{memory}\" {fuel} --memory {memory}`")
+}
+
+/// A SHA-256 as 64 lowercase hexadecimal digits.
+fn hex(hash: &[u8; 32]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The code measurement of a module file's bytes: their SHA-256.
 pub fn measure(bytes: &[u8]) -> Measurement {
     Sha256::digest(bytes).into()
@@ -241,8 +291,7 @@ pub fn measure(bytes: &[u8]) -> Measurement {
 /// A measurement as manifests write it: `sha256:` and 64 lowercase
 /// hexadecimal digits.
 pub fn measurement_text(measurement: &Measurement) -> String {
-    let hex: String = measurement.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", hex(measurement))
 }
 
 #[cfg(test)]

@@ -122,7 +122,7 @@ impl Checker<'_> {
             .iter()
             .map(|t| t.get_ref().name.get_ref().clone())
             .collect();
-        let tenants = self.tenants(&raw.tenant);
+        let tenants = self.tenants(&raw.tenant, engine);
         let regions = self.regions(&raw.region, &tenant_names, frame_budget);
         let policy = self.policy(raw.policy.as_ref(), &tenant_names);
         let grants = self.grants(&raw, &tenant_names, &policy);

@@ -186,7 +186,7 @@ impl Checker<'_> {
 }
 
 /// `sha256:` and 64 hexadecimal digits (either case).
-fn parse_measurement(text: &str) -> Option<[u8; 32]> {
+pub(super) fn parse_measurement(text: &str) -> Option<[u8; 32]> {
     let hex = text.strip_prefix("sha256:")?.as_bytes();
     if hex.len() != 64 {
         return None;

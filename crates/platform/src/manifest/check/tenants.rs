@@ -1,15 +1,16 @@
 //! The checks of `[[tenant]]` tables and of the files they name.
 
 use std::collections::HashMap;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
+use super::sharing::parse_measurement;
 use super::Checker;
 use crate::manifest::raw::RawTenant;
-use crate::manifest::TenantSpec;
+use crate::manifest::{EngineKind, TenantSpec};
 
 impl Checker<'_> {
     pub(super) fn file(&mut self, what: &str, value: &Spanned<String>) -> Option<(PathBuf, u64)> {
@@ -48,7 +49,13 @@ impl Checker<'_> {
         None
     }
 
-    pub(super) fn tenants(&mut self, raw: &[Spanned<RawTenant>]) -> Vec<TenantSpec> {
+    /// The tenants; `engine` is the manifest's (`None` if it is wrong),
+    /// which a precompiled artifact needs to be the compiled one.
+    pub(super) fn tenants(
+        &mut self,
+        raw: &[Spanned<RawTenant>],
+        engine: Option<EngineKind>,
+    ) -> Vec<TenantSpec> {
         let mut seen = HashMap::new();
         let mut tenants = Vec::new();
         for tenant in raw {
@@ -57,7 +64,7 @@ impl Checker<'_> {
             ok &= self.unique(&mut seen, &tenant.name, |name| {
                 format!("duplicate tenant name `{name}`")
             });
-            if let Some(spec) = self.tenant(tenant) {
+            if let Some(spec) = self.tenant(tenant, engine) {
                 if ok {
                     tenants.push(spec);
                 }
@@ -67,20 +74,48 @@ impl Checker<'_> {
     }
 
     /// A tenant's fields other than its name.
-    fn tenant(&mut self, raw: &RawTenant) -> Option<TenantSpec> {
+    fn tenant(&mut self, raw: &RawTenant, engine: Option<EngineKind>) -> Option<TenantSpec> {
         let mut ok = true;
         let extension = Path::new(raw.module.get_ref())
             .extension()
             .and_then(|e| e.to_str());
-        let module = if matches!(extension, Some("wasm" | "wat")) {
+        let module = if matches!(extension, Some("wasm" | "wat" | "cwasm")) {
             self.file("module", &raw.module).map(|(path, _)| path)
         } else {
             let message = format!(
-                "module `{}` must be a .wasm or .wat file",
+                "module `{}` must be a .wasm or .wat file or a .cwasm artifact",
                 raw.module.get_ref()
             );
             self.error(raw.module.span(), message);
             None
+        };
+        let artifact = module.as_deref().is_some_and(is_artifact);
+        if let Some(module) = &module {
+            ok &= self.module_engine(&raw.module, module, artifact, engine);
+        }
+        let artifact_sha256 = match &raw.artifact_sha256 {
+            None => None,
+            Some(value) => {
+                let parsed = parse_measurement(value.get_ref())
+                    .or_else(|| parse_measurement(&format!("sha256:{}", value.get_ref())));
+                if parsed.is_none() {
+                    let message = format!(
+                        "invalid artifact_sha256 `{}`: expected 64 hexadecimal digits",
+                        value.get_ref()
+                    );
+                    self.error(value.span(), message);
+                    ok = false;
+                } else if module.is_some() && !artifact {
+                    let message = format!(
+                        "artifact_sha256 is for precompiled artifacts, but module `{}` is \
+                         not one (a .cwasm file made by `waven compile`)",
+                        raw.module.get_ref()
+                    );
+                    self.error(value.span(), message);
+                    ok = false;
+                }
+                parsed
+            }
         };
         if let Some(entry) = &raw.entry {
             if entry.get_ref().is_empty() {
@@ -163,6 +198,7 @@ impl Checker<'_> {
         ok.then(|| TenantSpec {
             name: raw.name.get_ref().clone(),
             module,
+            artifact_sha256,
             entry: raw.entry.as_ref().map(|e| e.get_ref().clone()),
             args: raw.args.iter().map(|a| a.get_ref().clone()).collect(),
             env,
@@ -171,4 +207,42 @@ impl Checker<'_> {
             limits,
         })
     }
+
+    /// Whether the module suits the engine: an artifact runs only on the
+    /// compiled engine, and in the enclave profile, which has no compiler,
+    /// the compiled engine runs only artifacts. Errors point at `module`.
+    fn module_engine(
+        &mut self,
+        value: &Spanned<String>,
+        path: &Path,
+        artifact: bool,
+        engine: Option<EngineKind>,
+    ) -> bool {
+        let message = match (engine, artifact) {
+            (Some(EngineKind::Interp), true) => format!(
+                "module `{}` is a precompiled artifact, which runs on the compiled engine \
+                 only: set engine = \"compiled\" (or \"jit\")",
+                value.get_ref()
+            ),
+            (Some(EngineKind::Compiled), false) if waven_runtime::ENCLAVE_PROFILE => format!(
+                "module `{}` is not a precompiled artifact: the enclave profile has no \
+                 compiler, so engine = \"compiled\" runs only .cwasm artifacts made by \
+                 `waven compile` ({})",
+                value.get_ref(),
+                path.display()
+            ),
+            _ => return true,
+        };
+        self.error(value.span(), message);
+        false
+    }
+}
+
+/// Whether the file at `path` starts with the artifact magic (a file that
+/// cannot be read is not one; loading it reports why).
+fn is_artifact(path: &Path) -> bool {
+    let mut magic = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut magic))
+        .is_ok_and(|()| waven_runtime::Module::is_artifact(&magic))
 }
