@@ -1,0 +1,158 @@
+//! Differential testing of engines and memory backends: generated modules
+//! must behave alike on every configuration of `configs()` (see
+//! `support/differential.rs`).
+//!
+//! `WAVEN_DIFF_MODULES` sets how many modules (default 2,000),
+//! `WAVEN_DIFF_SEED` the base seed and `WAVEN_DIFF_FIRST` the index of the
+//! first module. Longer campaigns:
+//! `cargo run -p waven-runtime --example differential --release -- --modules N --seed S`.
+
+#[path = "support/differential.rs"]
+mod differential;
+
+use differential::{
+    check, compare, configs, generate, module_seed, record, run, Campaign, Configuration, Failure,
+    Observation, DEFAULT_SEED, FUEL_PER_CALL,
+};
+use waven_runtime::{Engine, EngineKind, MemoryBackend, TrapKind};
+
+fn env_u64(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    Some(
+        differential::parse_u64(&text).unwrap_or_else(|| panic!("{name}={text:?} is not a number")),
+    )
+}
+
+#[test]
+fn generated_modules_behave_alike_on_every_configuration() {
+    let mut campaign = Campaign::new(
+        env_u64("WAVEN_DIFF_SEED").unwrap_or(DEFAULT_SEED),
+        env_u64("WAVEN_DIFF_MODULES").unwrap_or(2_000),
+    );
+    campaign.first = env_u64("WAVEN_DIFF_FIRST").unwrap_or(0);
+    let configs = configs();
+    let started = std::time::Instant::now();
+    let summary = run(&campaign, &configs);
+    println!(
+        "{} in {:.1?} (seed {:#x}; reference: {:?})",
+        summary.line(),
+        started.elapsed(),
+        campaign.seed,
+        summary.stats
+    );
+    for divergence in &summary.divergences {
+        eprintln!("{}", divergence.report());
+    }
+    assert!(
+        summary.divergences.is_empty(),
+        "{}; see the reports above for each module and how to reproduce it",
+        summary.line()
+    );
+    // A harness whose modules all fail early compares nothing.
+    let stats = &summary.stats;
+    assert_eq!(
+        stats.compiled, campaign.modules,
+        "waven must accept every generated module: the generator's features are waven's"
+    );
+    assert!(
+        stats.instantiated * 2 >= campaign.modules && stats.returned * 5 >= stats.calls,
+        "too few modules run to compare anything: {stats:?}"
+    );
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let seed = module_seed(DEFAULT_SEED, 7);
+    assert_eq!(generate(seed), generate(seed));
+    assert_ne!(generate(seed), generate(module_seed(DEFAULT_SEED, 8)));
+}
+
+fn reference_engine() -> Engine {
+    Engine::new(configs()[0].config.clone()).unwrap()
+}
+
+const COUNTER: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (global $g (export "g") (mut i32) (i32.const 0))
+  (data (i32.const 100) "\01\02\03")
+  (func (export "count") (result i32)
+    (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 100))))
+    (i32.store (i32.const 8) (local.get $i))
+    (global.set $g (local.get $i))
+    (local.get $i)))
+"#;
+
+/// The harness can fail: a configuration that differs only in its fuel
+/// budget is reported as a divergence.
+#[test]
+fn a_different_fuel_budget_is_a_divergence() {
+    let engine = reference_engine();
+    let wasm = wat::parse_str(COUNTER).unwrap();
+    let reference = record(&engine, &wasm, FUEL_PER_CALL);
+    assert_eq!(
+        compare(&reference, &record(&engine, &wasm, FUEL_PER_CALL)),
+        None
+    );
+    let difference =
+        compare(&reference, &record(&engine, &wasm, FUEL_PER_CALL - 1)).expect("fuel left differs");
+    assert!(difference.contains("fuel_left"), "{difference}");
+    // Too little fuel to finish the loop: the call traps.
+    let starved = record(&engine, &wasm, 50);
+    assert!(compare(&reference, &starved).is_some());
+    assert!(starved.0.iter().any(|o| matches!(
+        o,
+        Observation::Call {
+            outcome: Err(Failure::Trap(TrapKind::OutOfFuel)),
+            ..
+        }
+    )));
+}
+
+/// One byte of memory changed is a divergence, and the report names the page.
+#[test]
+fn one_changed_byte_of_memory_is_a_divergence() {
+    let engine = reference_engine();
+    let original = record(&engine, &wat::parse_str(COUNTER).unwrap(), FUEL_PER_CALL);
+    let changed = COUNTER.replace(r#""\01\02\03""#, r#""\01\02\04""#);
+    let changed = record(&engine, &wat::parse_str(changed).unwrap(), FUEL_PER_CALL);
+    let difference = compare(&original, &changed).expect("memory differs");
+    assert!(difference.contains("memory \"memory\""), "{difference}");
+    assert!(difference.contains("page 0"), "{difference}");
+}
+
+/// Loops in start functions end with the fuel.
+#[test]
+fn start_functions_that_loop_run_out_of_fuel() {
+    let wasm = wat::parse_str("(module (func $spin (loop (br 0))) (start $spin))").unwrap();
+    let (reference, divergences) = check(
+        &configs(),
+        &configs()
+            .iter()
+            .map(|c| Engine::new(c.config.clone()).unwrap())
+            .collect::<Vec<_>>(),
+        &wasm,
+        FUEL_PER_CALL,
+    );
+    assert_eq!(divergences, []);
+    assert!(matches!(
+        &reference.0[..],
+        [Observation::Instantiate {
+            outcome: Err(Failure::Trap(TrapKind::OutOfFuel)),
+            ..
+        }]
+    ));
+}
+
+/// Without fuel, a looping start function would hang the run.
+#[test]
+fn every_configuration_has_fuel_and_a_readable_name() {
+    for config in configs() {
+        assert!(config.config.fuel, "{}", config.name);
+    }
+    let compiled = Configuration::new(EngineKind::Compiled, MemoryBackend::Plain);
+    assert_eq!(compiled.name, "compiled×plain");
+}
