@@ -138,13 +138,19 @@ fn start_functions_that_loop_run_out_of_fuel() {
         FUEL_PER_CALL,
     );
     assert_eq!(divergences, []);
-    assert!(matches!(
-        &reference.0[..],
-        [Observation::Instantiate {
-            outcome: Err(Failure::Trap(TrapKind::OutOfFuel)),
-            ..
-        }]
-    ));
+    assert_eq!(reference.0.len(), 2, "{reference:?}");
+    for observation in &reference.0 {
+        assert!(
+            matches!(
+                observation,
+                Observation::Instantiate {
+                    outcome: Err(Failure::Trap(TrapKind::OutOfFuel)),
+                    ..
+                }
+            ),
+            "{observation:?}"
+        );
+    }
 }
 
 /// Without fuel, a looping start function would hang the run.
@@ -155,4 +161,25 @@ fn every_configuration_has_fuel_and_a_readable_name() {
     }
     let compiled = Configuration::new(EngineKind::Compiled, MemoryBackend::Plain);
     assert_eq!(compiled.name, "compiled×plain");
+}
+
+/// The second instance is observed from its own initial state: the first
+/// one's calls wrote memory, the second one's memory is the data segments.
+#[test]
+fn the_second_instance_starts_from_the_data_segments() {
+    let wasm = wat::parse_str(COUNTER).unwrap();
+    let reference = record(&reference_engine(), &wasm, FUEL_PER_CALL);
+    let memories: Vec<_> = reference
+        .0
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Memory { page_hashes, .. } => Some(page_hashes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(memories.len(), 2, "{reference:?}");
+    assert_ne!(
+        memories[0], memories[1],
+        "the first instance stored its count"
+    );
 }

@@ -272,8 +272,11 @@ impl Failure {
 pub enum Observation {
     /// `Module::new` failed (nothing follows).
     Compile(Failure),
-    /// Instantiation, start function included (nothing follows a failure).
+    /// Instantiation, start function included (nothing of the instance
+    /// follows a failure).
     Instantiate {
+        /// 0 for the instance that runs the calls, 1 for the second one.
+        nth: u32,
         /// Success or why not.
         outcome: Result<(), Failure>,
         /// Fuel left afterwards.
@@ -319,84 +322,135 @@ pub struct Record(pub Vec<Observation>);
 
 /// Runs `wasm` on `engine`: instantiates it and calls every exported
 /// function in export order, each with `fuel`, then reads the exported
-/// state.
+/// state. Then it instantiates the module once more, in a store of its
+/// own, and reads that instance's state: on virtual memory, the second
+/// instance starts from the module's copy-on-write image of its
+/// initialized memory, which the first instance's writes must not reach.
 pub fn record(engine: &Engine, wasm: &[u8], fuel: u64) -> Record {
-    let mut observations = Vec::new();
     let module = match Module::new(engine, wasm) {
         Ok(module) => module,
         Err(error) => return Record(vec![Observation::Compile(Failure::of(&error))]),
     };
-    let mut store = Store::new(engine, ());
-    let mut linker = Linker::new();
-    linker
-        .define_unknown_imports_as_traps(&module)
-        .expect("a fresh linker has no definitions to clash with");
-    store.set_fuel(fuel);
-    let instance = linker.instantiate(&mut store, &module);
-    observations.push(Observation::Instantiate {
-        outcome: instance.as_ref().map(|_| ()).map_err(Failure::of),
-        fuel_left: store.fuel(),
-    });
-    let Ok(instance) = instance else {
-        return Record(observations);
-    };
-    let exports: Vec<(String, ExternType)> = module
-        .exports()
-        .map(|(name, kind)| (name.to_owned(), kind))
-        .collect();
-    let names = FuncNames::of(&store, instance, &exports);
-    for (name, _) in exports.iter().filter(|(_, kind)| *kind == ExternType::Func) {
-        let func = instance
-            .get_func(&store, name)
-            .expect("an exported function");
-        let ty = func.ty(&store);
-        let args: Vec<Val> = ty.params().iter().map(|&t| Val::default_for(t)).collect();
-        let mut results: Vec<Val> = ty.results().iter().map(|&t| Val::default_for(t)).collect();
+    let mut observations = Vec::new();
+    if let Some(mut run) = Run::instantiate(engine, &module, 0, fuel, &mut observations) {
+        run.call_exported_funcs(fuel, &mut observations);
+        run.observe_exports(&mut observations);
+    }
+    if let Some(run) = Run::instantiate(engine, &module, 1, fuel, &mut observations) {
+        run.observe_exports(&mut observations);
+    }
+    Record(observations)
+}
+
+/// An instance in a store of its own.
+struct Run {
+    store: Store<()>,
+    instance: Instance,
+    exports: Vec<(String, ExternType)>,
+    names: FuncNames,
+}
+
+impl Run {
+    /// Instantiates `module` with `fuel`, observing the outcome.
+    fn instantiate(
+        engine: &Engine,
+        module: &Module,
+        nth: u32,
+        fuel: u64,
+        observations: &mut Vec<Observation>,
+    ) -> Option<Run> {
+        let mut store = Store::new(engine, ());
+        let mut linker = Linker::new();
+        linker
+            .define_unknown_imports_as_traps(module)
+            .expect("a fresh linker has no definitions to clash with");
         store.set_fuel(fuel);
-        let outcome = func
-            .call(&mut store, &args, &mut results)
-            .map(|()| results.iter().map(|v| names.value(v)).collect())
-            .map_err(|error| Failure::of(&error));
-        observations.push(Observation::Call {
-            export: name.clone(),
-            outcome,
+        let instance = linker.instantiate(&mut store, module);
+        observations.push(Observation::Instantiate {
+            nth,
+            outcome: instance.as_ref().map(|_| ()).map_err(Failure::of),
             fuel_left: store.fuel(),
         });
+        let instance = instance.ok()?;
+        let exports: Vec<(String, ExternType)> = module
+            .exports()
+            .map(|(name, kind)| (name.to_owned(), kind))
+            .collect();
+        let names = FuncNames::of(&store, instance, &exports);
+        Some(Run {
+            store,
+            instance,
+            exports,
+            names,
+        })
     }
-    for (name, _) in &exports {
-        let export = name.clone();
-        match instance.get_export(&store, name).expect("an export") {
-            Extern::Func(_) => {}
-            Extern::Global(global) => observations.push(Observation::Global {
-                export,
-                value: names.value(&global.get(&store)),
-            }),
-            Extern::Memory(memory) => {
-                let bytes = memory.size_bytes(&store);
-                let mut page = vec![0; WASM_PAGE as usize];
-                let page_hashes = (0..bytes / WASM_PAGE)
-                    .map(|i| {
-                        memory
-                            .read(&store, i * WASM_PAGE, &mut page)
-                            .expect("guest memory is readable up to its size");
-                        fnv1a(&page)
-                    })
-                    .collect();
-                observations.push(Observation::Memory {
+
+    /// Calls every exported function in export order with default
+    /// arguments, each with `fuel`.
+    fn call_exported_funcs(&mut self, fuel: u64, observations: &mut Vec<Observation>) {
+        let store = &mut self.store;
+        for (name, _) in self
+            .exports
+            .iter()
+            .filter(|(_, kind)| *kind == ExternType::Func)
+        {
+            let func = self
+                .instance
+                .get_func(store, name)
+                .expect("an exported function");
+            let ty = func.ty(store);
+            let args: Vec<Val> = ty.params().iter().map(|&t| Val::default_for(t)).collect();
+            let mut results: Vec<Val> = ty.results().iter().map(|&t| Val::default_for(t)).collect();
+            store.set_fuel(fuel);
+            let outcome = func
+                .call(store, &args, &mut results)
+                .map(|()| results.iter().map(|v| self.names.value(v)).collect())
+                .map_err(|error| Failure::of(&error));
+            observations.push(Observation::Call {
+                export: name.clone(),
+                outcome,
+                fuel_left: store.fuel(),
+            });
+        }
+    }
+
+    /// Every exported global, memory and table.
+    fn observe_exports(&self, observations: &mut Vec<Observation>) {
+        let store = &self.store;
+        for (name, _) in &self.exports {
+            let export = name.clone();
+            match self.instance.get_export(store, name).expect("an export") {
+                Extern::Func(_) => {}
+                Extern::Global(global) => observations.push(Observation::Global {
                     export,
-                    bytes,
-                    page_hashes,
-                });
-            }
-            Extern::Table(table) => {
-                let elements = (0..table.size(&store))
-                    .map(|i| names.value(&table.get(&store, i).expect("in bounds")))
-                    .collect();
-                observations.push(Observation::Table { export, elements });
+                    value: self.names.value(&global.get(store)),
+                }),
+                Extern::Memory(memory) => {
+                    let bytes = memory.size_bytes(store);
+                    let mut page = vec![0; WASM_PAGE as usize];
+                    let page_hashes = (0..bytes / WASM_PAGE)
+                        .map(|i| {
+                            memory
+                                .read(store, i * WASM_PAGE, &mut page)
+                                .expect("guest memory is readable up to its size");
+                            fnv1a(&page)
+                        })
+                        .collect();
+                    observations.push(Observation::Memory {
+                        export,
+                        bytes,
+                        page_hashes,
+                    });
+                }
+                Extern::Table(table) => {
+                    let elements = (0..table.size(store))
+                        .map(|i| self.names.value(&table.get(store, i).expect("in bounds")))
+                        .collect();
+                    observations.push(Observation::Table { export, elements });
+                }
             }
         }
     }
-    Record(observations)
 }
 
 /// The exported functions by store handle, to name function references.
@@ -619,7 +673,9 @@ impl Stats {
     fn add(&mut self, record: &Record) {
         for observation in &record.0 {
             match observation {
-                Observation::Instantiate { outcome, .. } => {
+                Observation::Instantiate {
+                    nth: 0, outcome, ..
+                } => {
                     self.compiled += 1;
                     self.instantiated += u64::from(outcome.is_ok());
                 }
