@@ -35,6 +35,7 @@ fn main() -> ExitCode {
 
 fn main_with(args: Vec<String>) -> Result<ExitCode, String> {
     let mut campaign = Campaign::new(DEFAULT_SEED, 10_000);
+    campaign.progress_every = 10_000;
     let (mut wasm_file, mut print) = (None, None);
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -86,9 +87,7 @@ fn main_with(args: Vec<String>) -> Result<ExitCode, String> {
     }
     let started = std::time::Instant::now();
     let summary = run(&campaign, &configs);
-    for divergence in &summary.divergences {
-        eprintln!("{}", divergence.report());
-    }
+    eprint!("{}", summary.reports());
     println!(
         "seed {:#x}, modules {}..{}, {:.1?}; reference: {:?}",
         campaign.seed,

@@ -40,9 +40,7 @@ fn generated_modules_behave_alike_on_every_configuration() {
         campaign.seed,
         summary.stats
     );
-    for divergence in &summary.divergences {
-        eprintln!("{}", divergence.report());
-    }
+    eprint!("{}", summary.reports());
     assert!(
         summary.divergences.is_empty(),
         "{}; see the reports above for each module and how to reproduce it",
@@ -182,4 +180,30 @@ fn the_second_instance_starts_from_the_data_segments() {
         memories[0], memories[1],
         "the first instance stored its count"
     );
+}
+
+/// A whole campaign reports a configuration that behaves differently,
+/// with the seed, how to reproduce and the saved module.
+#[test]
+fn a_campaign_reports_a_different_configuration() {
+    let reference = configs().remove(0);
+    let mut capped = reference.clone();
+    capped.name = "capped".to_owned();
+    capped.config.max_memory_bytes = Some(0);
+    let mut campaign = Campaign::new(DEFAULT_SEED, 50);
+    campaign.threads = 1;
+    let summary = run(&campaign, &[reference, capped]);
+    assert!(!summary.divergences.is_empty(), "{}", summary.line());
+    let dir = std::env::temp_dir().join(format!("waven-differential-{}", std::process::id()));
+    let report = summary.divergences[0].report_in(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    for expected in [
+        "capped differs from",
+        "seed 0x",
+        "WAVEN_DIFF_FIRST=",
+        ".wasm",
+        "(module",
+    ] {
+        assert!(report.contains(expected), "{expected:?} not in {report}");
+    }
 }

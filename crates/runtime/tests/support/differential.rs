@@ -27,7 +27,9 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arbitrary::Unstructured;
 use waven_runtime::{
@@ -573,6 +575,8 @@ pub struct Campaign {
     pub fuel: u64,
     /// Worker threads.
     pub threads: usize,
+    /// Print a line to stderr every this many modules (0: never).
+    pub progress_every: u64,
 }
 
 impl Campaign {
@@ -584,6 +588,7 @@ impl Campaign {
             modules,
             fuel: FUEL_PER_CALL,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            progress_every: 0,
         }
     }
 }
@@ -610,12 +615,16 @@ impl Divergence {
     /// .wat) and describes the divergence: seed, difference, how to
     /// reproduce, and the module's text.
     pub fn report(&self) -> String {
+        self.report_in(&failures_dir())
+    }
+
+    /// [`Divergence::report`], saving the module in `dir`.
+    pub fn report_in(&self, dir: &std::path::Path) -> String {
         let wat = wasmprinter::print_bytes(&self.wasm)
             .unwrap_or_else(|error| format!("(wasmprinter failed: {error})"));
-        let dir = failures_dir();
         let stem = format!("seed-{:#018x}-module-{}", self.base_seed, self.index);
         let wasm_path = dir.join(format!("{stem}.wasm"));
-        let saved = std::fs::create_dir_all(&dir)
+        let saved = std::fs::create_dir_all(dir)
             .and_then(|()| std::fs::write(&wasm_path, &self.wasm))
             .and_then(|()| std::fs::write(dir.join(format!("{stem}.wat")), &wat));
         let saved = match saved {
@@ -731,6 +740,28 @@ impl Summary {
             self.divergences.len()
         )
     }
+
+    /// The first few divergences in full (saving their modules), the rest
+    /// one line each: a systematic divergence shows in every module.
+    pub fn reports(&self) -> String {
+        const IN_FULL: usize = 5;
+        let mut out = String::new();
+        for (i, d) in self.divergences.iter().enumerate() {
+            if i < IN_FULL {
+                let _ = writeln!(out, "{}", d.report());
+            } else {
+                let _ = writeln!(
+                    out,
+                    "DIVERGENCE: {} on module {} of seed {:#x}: {}",
+                    d.config,
+                    d.index,
+                    d.base_seed,
+                    d.difference.replace('\n', " ")
+                );
+            }
+        }
+        out
+    }
 }
 
 /// Engines for `configs`.
@@ -784,6 +815,7 @@ pub fn run(campaign: &Campaign, configs: &[Configuration]) -> Summary {
     assert!(!configs.is_empty(), "no configuration to run");
     let threads = campaign.threads.max(1) as u64;
     let (mut stats, mut divergences) = (Stats::default(), Vec::new());
+    let (done, diverged) = (&AtomicU64::new(0), &AtomicU64::new(0));
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|worker| {
@@ -794,8 +826,18 @@ pub fn run(campaign: &Campaign, configs: &[Configuration]) -> Summary {
                         .step_by(threads as usize)
                     {
                         let wasm = generate(module_seed(campaign.seed, index));
-                        let (reference, found) = check(configs, &engines, &wasm, campaign.fuel);
-                        stats.add(&reference);
+                        // A panic is a finding too, reported with its seed.
+                        let checked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            check(configs, &engines, &wasm, campaign.fuel)
+                        }));
+                        let found = match checked {
+                            Ok((reference, found)) => {
+                                stats.add(&reference);
+                                found
+                            }
+                            Err(payload) => vec![("a panic".to_owned(), panic_message(&payload))],
+                        };
+                        diverged.fetch_add(found.len() as u64, Ordering::Relaxed);
                         for (config, difference) in found {
                             divergences.push(Divergence {
                                 base_seed: campaign.seed,
@@ -805,6 +847,14 @@ pub fn run(campaign: &Campaign, configs: &[Configuration]) -> Summary {
                                 reference: configs[0].name.clone(),
                                 difference,
                             });
+                        }
+                        let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if campaign.progress_every != 0 && done % campaign.progress_every == 0 {
+                            eprintln!(
+                                "differential: {done}/{} modules, {} divergences so far",
+                                campaign.modules,
+                                diverged.load(Ordering::Relaxed)
+                            );
                         }
                     }
                     (stats, divergences)
@@ -824,6 +874,15 @@ pub fn run(campaign: &Campaign, configs: &[Configuration]) -> Summary {
         stats,
         divergences,
     }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)");
+    format!("panicked: {message}")
 }
 
 /// A number in decimal or `0x` hexadecimal.
