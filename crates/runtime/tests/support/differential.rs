@@ -136,7 +136,6 @@ const AVAILABLE_IMPORTS: &str = r#"
 pub fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
         available_imports: Some(wat::parse_str(AVAILABLE_IMPORTS).expect("valid WAT")),
-        max_imports: 4,
         // WebAssembly 2.0 without SIMD.
         bulk_memory_enabled: true,
         reference_types_enabled: true,
