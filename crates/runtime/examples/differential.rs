@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run -p waven-runtime --example differential --release -- --modules N --seed S
 //!     [--first I] [--fuel F] [--threads T]
-//! cargo run -p waven-runtime --example differential -- --wasm FILE   # one saved module
+//! cargo run -p waven-runtime --example differential -- --wasm FILE   # one .wasm or .wat
 //! cargo run -p waven-runtime --example differential -- --print I --seed S   # module I as WAT
 //! ```
 //!
@@ -69,7 +69,9 @@ fn main_with(args: Vec<String>) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(path) = wasm_file {
-        let wasm = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+        let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+        // A saved .wasm, or a module written by hand as WAT.
+        let wasm = wat::parse_bytes(&bytes).map_err(|e| format!("{path}: {e}"))?;
         let (reference, divergences) = run_file(&configs, &wasm, campaign.fuel);
         println!("{}: {reference:#?}", configs[0].name);
         for (config, difference) in &divergences {
