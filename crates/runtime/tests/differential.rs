@@ -46,16 +46,19 @@ fn generated_modules_behave_alike_on_every_configuration() {
         "{}; see the reports above for each module and how to reproduce it",
         summary.line()
     );
-    // A harness whose modules all fail early compares nothing.
+    // A harness whose modules all fail early compares nothing (checked
+    // on runs large enough to say so, not on one module reproduced).
     let stats = &summary.stats;
-    assert_eq!(
-        stats.compiled, campaign.modules,
-        "waven must accept every generated module: the generator's features are waven's"
-    );
-    assert!(
-        stats.instantiated * 2 >= campaign.modules && stats.returned * 5 >= stats.calls,
-        "too few modules run to compare anything: {stats:?}"
-    );
+    if campaign.modules >= 100 {
+        assert_eq!(
+            stats.compiled, campaign.modules,
+            "waven must accept every generated module: the generator's features are waven's"
+        );
+        assert!(
+            stats.instantiated * 2 >= campaign.modules && stats.returned * 5 >= stats.calls,
+            "too few modules run to compare anything: {stats:?}"
+        );
+    }
 }
 
 #[test]

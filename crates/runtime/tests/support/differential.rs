@@ -635,7 +635,7 @@ impl Divergence {
              {}\n\
              module {saved}\n\
              reproduce: WAVEN_DIFF_SEED={:#x} WAVEN_DIFF_FIRST={} WAVEN_DIFF_MODULES=1 \
-             cargo test -p waven-runtime --test differential\n\
+             cargo test -p waven-runtime --test differential generated_modules\n\
              \x20      or: cargo run -p waven-runtime --example differential -- --wasm {}\n\
              {wat}",
             self.config,
