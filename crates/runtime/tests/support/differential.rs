@@ -7,7 +7,8 @@
 //!                                                          │
 //!  for each Configuration of configs():                    ▼
 //!     record: compile ─► instantiate (start function) ─► call every exported
-//!             function in export order ─► every exported global, memory, table
+//!             function in export order, with zeros, then with boundary values
+//!             ─► every exported global, memory, table ─► a second instance
 //!                                                          │
 //!  compare(records[0], records[k]) ──► Divergence { seed, index, .wasm, difference }
 //! ```
@@ -34,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arbitrary::Unstructured;
 use waven_runtime::{
     Config, Engine, EngineKind, Error, Extern, ExternType, Func, Instance, Linker, MemoryBackend,
-    Module, Store, StoreLimit, TrapKind, Val, ENCLAVE_PROFILE,
+    Module, Store, StoreLimit, TrapKind, Val, ValType, ENCLAVE_PROFILE,
 };
 
 /// Fuel for instantiation and for each call.
@@ -287,6 +288,8 @@ pub enum Observation {
     Call {
         /// The export's name.
         export: String,
+        /// The arguments.
+        args: Vec<Value>,
         /// The results, or why there are none.
         outcome: Result<Vec<Value>, Failure>,
         /// Fuel left afterwards.
@@ -322,7 +325,8 @@ pub enum Observation {
 pub struct Record(pub Vec<Observation>);
 
 /// Runs `wasm` on `engine`: instantiates it and calls every exported
-/// function in export order, each with `fuel`, then reads the exported
+/// function in export order, each with `fuel`, first with default
+/// arguments and then with boundary values, then reads the exported
 /// state. Then it instantiates the module once more, in a store of its
 /// own, and reads that instance's state: on virtual memory, the second
 /// instance starts from the module's copy-on-write image of its
@@ -334,7 +338,8 @@ pub fn record(engine: &Engine, wasm: &[u8], fuel: u64) -> Record {
     };
     let mut observations = Vec::new();
     if let Some(mut run) = Run::instantiate(engine, &module, 0, fuel, &mut observations) {
-        run.call_exported_funcs(fuel, &mut observations);
+        run.call_exported_funcs(Arguments::Default, fuel, &mut observations);
+        run.call_exported_funcs(Arguments::Boundaries, fuel, &mut observations);
         run.observe_exports(&mut observations);
     }
     if let Some(run) = Run::instantiate(engine, &module, 1, fuel, &mut observations) {
@@ -386,21 +391,37 @@ impl Run {
         })
     }
 
-    /// Calls every exported function in export order with default
-    /// arguments, each with `fuel`.
-    fn call_exported_funcs(&mut self, fuel: u64, observations: &mut Vec<Observation>) {
+    /// Calls every exported function in export order, each with `fuel`:
+    /// with `Arguments::Default`, zeros and null references; with
+    /// `Arguments::Boundaries`, numbers at the edges of MMU pages, Wasm
+    /// pages and integer ranges (where addresses are computed from
+    /// parameters, they land where backends differ most).
+    fn call_exported_funcs(
+        &mut self,
+        arguments: Arguments,
+        fuel: u64,
+        observations: &mut Vec<Observation>,
+    ) {
         let store = &mut self.store;
-        for (name, _) in self
+        let funcs = self
             .exports
             .iter()
-            .filter(|(_, kind)| *kind == ExternType::Func)
-        {
+            .filter(|(_, kind)| *kind == ExternType::Func);
+        for (position, (name, _)) in funcs.enumerate() {
             let func = self
                 .instance
                 .get_func(store, name)
                 .expect("an exported function");
             let ty = func.ty(store);
-            let args: Vec<Val> = ty.params().iter().map(|&t| Val::default_for(t)).collect();
+            let args: Vec<Val> = ty
+                .params()
+                .iter()
+                .enumerate()
+                .map(|(j, &t)| match arguments {
+                    Arguments::Default => Val::default_for(t),
+                    Arguments::Boundaries => boundary_value(t, position + j),
+                })
+                .collect();
             let mut results: Vec<Val> = ty.results().iter().map(|&t| Val::default_for(t)).collect();
             store.set_fuel(fuel);
             let outcome = func
@@ -409,6 +430,7 @@ impl Run {
                 .map_err(|error| Failure::of(&error));
             observations.push(Observation::Call {
                 export: name.clone(),
+                args: args.iter().map(|v| self.names.value(v)).collect(),
                 outcome,
                 fuel_left: store.fuel(),
             });
@@ -451,6 +473,44 @@ impl Run {
                 }
             }
         }
+    }
+}
+
+/// Which arguments exported functions are called with.
+#[derive(Clone, Copy, Debug)]
+enum Arguments {
+    /// Zeros and null references.
+    Default,
+    /// Numbers at the edges of pages and ranges.
+    Boundaries,
+}
+
+/// Integers at the edges of MMU pages (4 KiB), Wasm pages, the harness's
+/// largest memory and the integer ranges.
+const BOUNDARIES: [i64; 12] = [
+    1,
+    -1,
+    4092,
+    4096,
+    65532,
+    65535,
+    65536,
+    131064,
+    MAX_MEMORY_BYTES as i64 - 8,
+    i32::MAX as i64,
+    i32::MIN as i64,
+    i64::MIN,
+];
+
+/// A value of type `ty` from [`BOUNDARIES`], the `i`th in turn.
+fn boundary_value(ty: ValType, i: usize) -> Val {
+    let n = BOUNDARIES[i % BOUNDARIES.len()];
+    match ty {
+        ValType::I32 => Val::I32(n as i32),
+        ValType::I64 => Val::I64(n),
+        ValType::F32 => Val::F32((n as f32).to_bits()),
+        ValType::F64 => Val::F64((n as f64).to_bits()),
+        ValType::FuncRef | ValType::ExternRef => Val::default_for(ty),
     }
 }
 
