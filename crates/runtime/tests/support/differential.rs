@@ -754,7 +754,8 @@ impl Stats {
                         u64::from(*outcome == Err(Failure::Trap(TrapKind::OutOfFuel)));
                     let key = match outcome {
                         Ok(_) => "returned".to_owned(),
-                        Err(Failure::Trap(kind)) => format!("{kind}"),
+                        Err(Failure::Trap(TrapKind::Host(_))) => "host error".to_owned(),
+                        Err(Failure::Trap(kind)) => kind.to_string(),
                         Err(failure) => format!("{failure:?}"),
                     };
                     *self.outcomes.entry(key).or_default() += 1;
