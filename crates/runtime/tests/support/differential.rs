@@ -83,7 +83,10 @@ impl Configuration {
 }
 
 /// The configurations compared, the reference first. Adding an engine or
-/// backend is one line here.
+/// backend is one line here, such as
+/// `Configuration::new(EngineKind::Compiled, MemoryBackend::Virtual),`.
+/// Every configuration listed must make an engine (the run panics
+/// otherwise, rather than compare less than it claims).
 pub fn configs() -> Vec<Configuration> {
     [
         Configuration::new(EngineKind::Interpreter, MemoryBackend::Virtual),
@@ -876,11 +879,13 @@ pub fn run(campaign: &Campaign, configs: &[Configuration]) -> Summary {
     let threads = campaign.threads.max(1) as u64;
     let (mut stats, mut divergences) = (Stats::default(), Vec::new());
     let (done, diverged) = (&AtomicU64::new(0), &AtomicU64::new(0));
+    // Made before any worker starts, so that a configuration without an
+    // engine fails the run at once; the workers share them.
+    let engines = &engines(configs);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|worker| {
                 scope.spawn(move || {
-                    let engines = engines(configs);
                     let (mut stats, mut divergences) = (Stats::default(), Vec::new());
                     for index in (campaign.first + worker..campaign.first + campaign.modules)
                         .step_by(threads as usize)
@@ -888,7 +893,7 @@ pub fn run(campaign: &Campaign, configs: &[Configuration]) -> Summary {
                         let wasm = generate(module_seed(campaign.seed, index));
                         // A panic is a finding too, reported with its seed.
                         let checked = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            check(configs, &engines, &wasm, campaign.fuel)
+                            check(configs, engines, &wasm, campaign.fuel)
                         }));
                         let found = match checked {
                             Ok((reference, found)) => {
