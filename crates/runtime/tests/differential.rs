@@ -11,8 +11,8 @@
 mod differential;
 
 use differential::{
-    check, compare, configs, generate, module_seed, record, run, Campaign, Configuration, Failure,
-    Observation, DEFAULT_SEED, FUEL_PER_CALL,
+    compare, configs, generate, module_seed, record, run, run_file, Campaign, Configuration,
+    Failure, Observation, DEFAULT_SEED, FUEL_PER_CALL,
 };
 use waven_runtime::{Engine, EngineKind, MemoryBackend, TrapKind};
 
@@ -129,15 +129,7 @@ fn one_changed_byte_of_memory_is_a_divergence() {
 #[test]
 fn start_functions_that_loop_run_out_of_fuel() {
     let wasm = wat::parse_str("(module (func $spin (loop (br 0))) (start $spin))").unwrap();
-    let (reference, divergences) = check(
-        &configs(),
-        &configs()
-            .iter()
-            .map(|c| Engine::new(c.config.clone()).unwrap())
-            .collect::<Vec<_>>(),
-        &wasm,
-        FUEL_PER_CALL,
-    );
+    let (reference, divergences) = run_file(&configs(), &wasm, FUEL_PER_CALL);
     assert_eq!(divergences, []);
     assert_eq!(reference.0.len(), 2, "{reference:?}");
     for observation in &reference.0 {
