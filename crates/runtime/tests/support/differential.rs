@@ -287,7 +287,7 @@ pub enum Observation {
         /// Fuel left afterwards.
         fuel_left: u64,
     },
-    /// A call of an exported function with default arguments.
+    /// A call of an exported function.
     Call {
         /// The export's name.
         export: String,
@@ -298,14 +298,15 @@ pub enum Observation {
         /// Fuel left afterwards.
         fuel_left: u64,
     },
-    /// An exported global's value after all calls.
+    /// An exported global's value, after the calls (after instantiation
+    /// for the second instance).
     Global {
         /// The export's name.
         export: String,
         /// Its value.
         value: Value,
     },
-    /// An exported memory after all calls.
+    /// An exported memory, likewise.
     Memory {
         /// The export's name.
         export: String,
@@ -314,7 +315,7 @@ pub enum Observation {
         /// FNV-1a of each Wasm page, so that a report names the page.
         page_hashes: Vec<u64>,
     },
-    /// An exported table after all calls.
+    /// An exported table, likewise.
     Table {
         /// The export's name.
         export: String,
