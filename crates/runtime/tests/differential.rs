@@ -202,3 +202,19 @@ fn a_campaign_reports_a_different_configuration() {
         assert!(report.contains(expected), "{expected:?} not in {report}");
     }
 }
+
+/// Error kinds the harness does not know yet compare by variant name.
+#[test]
+fn unknown_error_kinds_compare_by_variant_name() {
+    use waven_runtime::Error;
+    assert_eq!(
+        differential::variant_name(&Error::Limit("big".into())),
+        "Limit"
+    );
+    let link = Error::Link {
+        module: "m".into(),
+        name: "n".into(),
+        reason: "r".into(),
+    };
+    assert_eq!(differential::variant_name(&link), "Link");
+}

@@ -250,6 +250,8 @@ pub enum Failure {
     Limit,
     /// A store limit.
     StoreLimit(StoreLimit),
+    /// An error of a kind added after this harness, by its variant name.
+    Other(String),
 }
 
 impl Failure {
@@ -268,8 +270,21 @@ impl Failure {
             Error::Memory(_) => Failure::Memory,
             Error::Limit(_) => Failure::Limit,
             Error::StoreLimit { limit, .. } => Failure::StoreLimit(*limit),
+            // Kinds added later (such as the compiled engine's) compare by
+            // name until they get a variant here.
+            #[allow(unreachable_patterns)]
+            other => Failure::Other(variant_name(other)),
         }
     }
+}
+
+/// `Name` of `Name(..)` or `Name { .. }` in `value`'s `Debug` form.
+pub fn variant_name(value: &impl std::fmt::Debug) -> String {
+    let debug = format!("{value:?}");
+    let end = debug
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(debug.len());
+    debug[..end].to_owned()
 }
 
 /// Something a configuration did that every other must do alike.
