@@ -129,12 +129,7 @@ pub fn select(names: &[String], locations: &Locations) -> Result<Vec<Runtime>> {
     Ok(runtimes)
 }
 
-fn waven(
-    name: &str,
-    binary: &Path,
-    engine: &'static str,
-    memory: &'static str,
-) -> Result<Runtime> {
+fn waven(name: &str, binary: &Path, engine: &'static str, memory: &'static str) -> Result<Runtime> {
     if !binary.is_file() {
         bail!("no waven binary at {}", binary.display());
     }
