@@ -15,13 +15,24 @@ const BACKENDS: &[MemoryBackend] = if ENCLAVE_PROFILE {
 };
 
 fn engine(memory: MemoryBackend, fuel: bool) -> Engine {
-    Engine::new(Config {
+    test_support::engine(Config {
         memory,
         fuel,
         frame_budget: 64 << 20,
         ..Config::default()
     })
-    .unwrap()
+}
+
+// The engine selection and rerun of `waven-test-support`, included by
+// path: that crate depends on this one, so the runtime's own suites
+// cannot depend on it.
+#[path = "../../test-support/src/lib.rs"]
+#[allow(dead_code)]
+mod test_support;
+
+#[test]
+fn the_suite_passes_on_the_compiled_engine() {
+    test_support::rerun_on_the_compiled_engine("the_suite_passes_on_the_compiled_engine");
 }
 
 fn module(engine: &Engine, wat: &str) -> Module {
@@ -166,6 +177,40 @@ fn deep_recursion_traps_instead_of_overflowing_the_host_stack() {
     ));
     // The store is still usable afterwards.
     assert!(call(&mut store, f, &[], 0).is_err());
+}
+
+/// A host thread with a small stack: the recursion still ends with the
+/// trap (compiled code moves to a stack segment of its own when the
+/// thread has too little left for its budget), never with an overflow.
+#[test]
+fn deep_recursion_traps_on_a_thread_with_a_small_stack() {
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = module(
+        &engine,
+        r#"(module (func $f (export "f") (param i64) (result i64)
+             (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (local.get 0))))"#,
+    );
+    let trap = std::thread::Builder::new()
+        .stack_size(128 << 10)
+        .spawn(move || {
+            let mut store = Store::new(&engine, ());
+            let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+            let f = instance.get_func(&store, "f").unwrap();
+            call(&mut store, f, &[Val::I64(0)], 1).unwrap_err()
+        })
+        .unwrap()
+        .join()
+        .expect("the thread ends without overflowing its stack");
+    assert!(
+        matches!(
+            trap,
+            Error::Trap(Trap {
+                kind: TrapKind::CallStackExhausted,
+                ..
+            })
+        ),
+        "{trap}"
+    );
 }
 
 const STORE_AT: &str = r#"

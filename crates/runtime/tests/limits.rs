@@ -6,11 +6,22 @@ use waven_runtime::{
 };
 
 fn engine() -> Engine {
-    Engine::new(Config {
+    test_support::engine(Config {
         frame_budget: 16 << 20,
         ..Config::default()
     })
-    .unwrap()
+}
+
+// The engine selection and rerun of `waven-test-support`, included by
+// path: that crate depends on this one, so the runtime's own suites
+// cannot depend on it.
+#[path = "../../test-support/src/lib.rs"]
+#[allow(dead_code)]
+mod test_support;
+
+#[test]
+fn the_suite_passes_on_the_compiled_engine() {
+    test_support::rerun_on_the_compiled_engine("the_suite_passes_on_the_compiled_engine");
 }
 
 fn module(engine: &Engine, wat: &str) -> Module {

@@ -17,9 +17,20 @@ use crate::store::{Backing, FuncEntity, Store};
 use crate::value::{Func, FuncType, Val};
 
 /// Bytes of native stack compiled code may use below the point where the
-/// host first enters it (host calls made from compiled code run below
-/// that, within the thread's remaining stack).
+/// host first enters it; every function's prologue checks its frame
+/// against this limit (`VMRuntime::stack_limit`).
 const NATIVE_STACK_BUDGET: usize = 1 << 20;
+
+/// Bytes of native stack beyond the budget for what runs below compiled
+/// code without a check of its own: host functions, libcalls, the MMU's
+/// slow path.
+const HOST_STACK_HEADROOM: usize = 256 << 10;
+
+/// Stack the outermost entry needs: when the calling thread has less left
+/// (a small thread stack, a deep host), compiled code runs on a new stack
+/// segment of this size instead, so that exhausting the budget is always
+/// the explicit trap, never an overflow of the thread's stack.
+const ENTRY_STACK: usize = NATIVE_STACK_BUDGET + HOST_STACK_HEADROOM;
 
 /// The pins of the active virtual memories of one entry.
 pub(crate) type Pins = Vec<Pinned>;
@@ -27,6 +38,22 @@ pub(crate) type Pins = Vec<Pinned>;
 /// Calls `func` of a compiled store with `args` (type-checked), writing
 /// its results.
 pub(crate) fn invoke<T>(
+    store: &mut Store<T>,
+    func: Func,
+    args: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    if store.inner.vm.runtime.get_mut().entries > 0 {
+        // A host function called back: its stack is the outermost entry's.
+        return invoke_here(store, func, args, results);
+    }
+    stacker::maybe_grow(ENTRY_STACK, ENTRY_STACK, || {
+        invoke_here(store, func, args, results)
+    })
+}
+
+/// [`invoke`] on the current stack, which has room for the entry.
+fn invoke_here<T>(
     store: &mut Store<T>,
     func: Func,
     args: &[Val],
