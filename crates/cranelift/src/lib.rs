@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 mod layout;
+mod stub;
 mod trampoline;
 mod translate;
 pub mod trunc;
@@ -47,6 +48,7 @@ use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use waven_environ::code::{CodegenSettings, CompiledCode};
 use waven_environ::module::ModuleInfo;
+use waven_environ::vm::SlowPathStub;
 
 use crate::layout::CompiledPiece;
 
@@ -150,15 +152,17 @@ impl Compiler {
         (self.isa.triple().to_string(), features)
     }
 
-    /// Compiles every defined function of `info` and one entry trampoline
-    /// per type index, in parallel, into one text section.
+    /// Compiles every defined function of `info`, the slow-path stubs and
+    /// one entry trampoline per type index, in parallel, into one text
+    /// section.
     ///
     /// # Errors
     ///
     /// The first [`CompileError`] of any function, in function order.
     pub fn compile(&self, info: &ModuleInfo) -> Result<CompiledCode, CompileError> {
         let num_funcs = info.bodies.len();
-        let jobs = num_funcs + info.types.len();
+        let num_code = num_funcs + SlowPathStub::ALL.len();
+        let jobs = num_code + info.types.len();
         let results: Mutex<Vec<Option<Result<CompiledPiece, CompileError>>>> =
             Mutex::new((0..jobs).map(|_| None).collect());
         let next = AtomicUsize::new(0);
@@ -176,8 +180,11 @@ impl Compiler {
                 let compile = || {
                     if job < num_funcs {
                         translate::compile_function(isa, self.settings, info, job, &mut scratch)
+                    } else if job < num_code {
+                        let stub = SlowPathStub::ALL[job - num_funcs];
+                        stub::compile_stub(isa, stub, &mut scratch)
                     } else {
-                        let ty = (job - num_funcs) as u32;
+                        let ty = (job - num_code) as u32;
                         trampoline::compile_trampoline(isa, info, ty, &mut scratch)
                     }
                 };
@@ -218,15 +225,17 @@ impl Compiler {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        layout::link(pieces, num_funcs)
+        layout::link(pieces, num_code)
     }
 }
 
 /// What job `job` of [`Compiler::compile`] compiles, for messages.
 fn job_name(info: &ModuleInfo, job: usize) -> String {
+    let stubs = SlowPathStub::ALL.len();
     match job.checked_sub(info.bodies.len()) {
         None => format!("function {}", info.num_imported_funcs as usize + job),
-        Some(ty) => format!("trampoline of type {ty}"),
+        Some(stub) if stub < stubs => format!("slow-path stub {:?}", SlowPathStub::ALL[stub]),
+        Some(job) => format!("trampoline of type {}", job - stubs),
     }
 }
 

@@ -46,8 +46,9 @@ use crate::code::{
 /// The first bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"\0wavencw";
 
-/// The layout version this runtime writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The layout version this runtime writes and reads (2: the functions are
+/// followed by the slow-path stubs, `vm::SlowPathStub`).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The bytes of the SHA-256 that ends the file.
 const HASH_BYTES: usize = 32;

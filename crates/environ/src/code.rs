@@ -13,7 +13,8 @@ pub struct CompiledCode {
     /// The text section: every function and trampoline, back to back.
     pub text: Vec<u8>,
     /// Byte range in `text` of each defined function (defined index `i`
-    /// is function `num_imported_funcs + i`).
+    /// is function `num_imported_funcs + i`), followed by the module's
+    /// [`crate::vm::SlowPathStub`]s.
     pub funcs: Vec<Range<u32>>,
     /// Byte offset in `text` of the entry trampoline of each type index
     /// (see [`crate::vm::EntryTrampoline`]).

@@ -182,6 +182,42 @@ impl TrapCode {
     }
 }
 
+/// The slow-path stubs of a module's code: small functions the compiler
+/// emits into every module's text, after the defined functions
+/// (`CompiledCode::funcs[num_defined + stub as usize]`).
+///
+/// Guest code calls them, from the cold path of a memory access, with a
+/// calling convention that preserves every register (Cranelift's
+/// `preserve_all`), so that a possible slow path costs the hot path no
+/// register: values stay in caller-saved registers across it instead of
+/// being spilled around a C call. A stub saves what it uses, calls the
+/// matching [`Libcall`] with the C convention and returns nothing:
+///
+/// * [`SlowPathStub::Load`] `(vmctx, memory: u32, addr: u64, size: u32)`:
+///   [`Libcall::LoadSlow`], its result stored to
+///   [`VMRuntime::slow_result`];
+/// * [`SlowPathStub::Store`] `(vmctx, memory: u32, addr: u64, size: u32,
+///   value: u64)`: [`Libcall::StoreSlow`].
+///
+/// Both may trap like their libcalls (the caller tests
+/// [`VMRuntime::trap`] afterwards).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlowPathStub {
+    /// A load through the MMU.
+    Load = 0,
+    /// A store through the MMU.
+    Store = 1,
+}
+
+impl SlowPathStub {
+    /// How many stubs every module's code has.
+    pub const COUNT: u32 = 2;
+
+    /// Every stub, in text order.
+    pub const ALL: [SlowPathStub; 2] = [SlowPathStub::Load, SlowPathStub::Store];
+}
+
 /// The runtime functions compiled code calls, through
 /// [`VMRuntime::libcalls`] (index = discriminant). All use the platform's C
 /// calling convention; `vmctx` is the calling instance's context, memory,
@@ -265,6 +301,8 @@ pub struct VMRuntime {
     pub funcrefs: *const VMFuncRef,
     /// Libcall addresses, by [`Libcall`] discriminant.
     pub libcalls: *const usize,
+    /// What [`SlowPathStub::Load`] loaded, for the code that called it.
+    pub slow_result: u64,
 }
 
 /// A function reference: what a call through it needs.
@@ -383,6 +421,8 @@ pub mod offsets {
     pub const RUNTIME_FUNCREFS: i32 = offset_of!(VMRuntime, funcrefs) as i32;
     /// [`VMRuntime::libcalls`].
     pub const RUNTIME_LIBCALLS: i32 = offset_of!(VMRuntime, libcalls) as i32;
+    /// [`VMRuntime::slow_result`].
+    pub const RUNTIME_SLOW_RESULT: i32 = offset_of!(VMRuntime, slow_result) as i32;
 
     /// [`VMFuncRef::code`].
     pub const FUNCREF_CODE: i32 = offset_of!(VMFuncRef, code) as i32;
@@ -431,6 +471,7 @@ mod tests {
         assert_eq!(FUNCREF_SIZE, 24);
         assert_eq!((VMCTX_RUNTIME, VMCTX_MEMORY0, VMCTX_SIG_IDS), (0, 8, 48));
         assert_eq!((RUNTIME_FUEL, RUNTIME_TRAP, RUNTIME_LIBCALLS), (0, 32, 48));
+        assert_eq!(RUNTIME_SLOW_RESULT, 56);
         assert_eq!((SAFEPOINT_REQUESTED, SAFEPOINT_ACKED), (0, 8));
         assert_eq!((TABLE_BASE, TABLE_LEN), (0, 8));
     }

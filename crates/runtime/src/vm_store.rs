@@ -85,6 +85,7 @@ impl StoreVm {
                     _pad: 0,
                     funcrefs: std::ptr::null(),
                     libcalls: std::ptr::null(),
+                    slow_result: 0,
                 },
                 store: std::ptr::null_mut(),
                 pending: None,

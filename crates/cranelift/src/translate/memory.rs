@@ -3,8 +3,10 @@
 //!
 //! ```text
 //!  virtual: (addr & 0xfff) > 4096 - n ─┐
-//!           addr >> 12 >= table_pages ─┼─► slow path: LoadSlow / StoreSlow
-//!           table[addr >> 12] == 0 ────┘    (cold, may trap)
+//!           addr >> 12 >= table_pages ─┼─► slow path: the module's stub
+//!           table[addr >> 12] == 0 ────┘    (cold, may trap; preserve_all,
+//!                                           so the hot path keeps its
+//!                                           registers)
 //!           access table[addr >> 12] + (addr & 0xfff)
 //!  plain:   addr + n > bound ──► trap MemoryOutOfBounds
 //!           access base + addr
@@ -17,11 +19,14 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F64, I16, I32, I64, I8};
 use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{ExtFuncData, ExternalName, UserExternalName};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 use waven_environ::code::MemoryLowering;
-use waven_environ::vm::{offsets, Libcall, TrapCode};
+use waven_environ::vm::{offsets, Libcall, SlowPathStub, TrapCode};
 
 use super::FuncTranslator;
+use crate::layout::FUNC_NAMESPACE;
+use crate::stub::stub_signature;
 use crate::CompileError;
 
 /// The page size of the software MMU's tables.
@@ -226,17 +231,15 @@ impl FuncTranslator<'_> {
                 let done = self.b.create_block();
                 let v = self.b.append_block_param(done, a.ty);
                 let slow = self.b.create_block();
-                let host = self.virtual_translate(memory, addr, a.size, slow, false);
+                let host = self.virtual_translate(addr, a.size, slow, false);
                 let fast = self.native_load(a, host, 0);
                 self.b.ins().jump(done, &[BlockArg::Value(fast)]);
 
                 self.b.switch_to_block(slow);
                 self.b.seal_block(slow);
                 self.b.set_cold_block(slow);
-                let m = self.i32_const(0);
-                let size = self.i32_const(u32::from(a.size));
-                let raw = self.libcall(Libcall::LoadSlow, &[m, addr, size]);
-                let slow_v = self.value_of_raw(a, raw.expect("a result"));
+                let raw = self.call_slow_path(SlowPathStub::Load, addr, a.size, None);
+                let slow_v = self.value_of_raw(a, raw);
                 self.b.ins().jump(done, &[BlockArg::Value(slow_v)]);
 
                 self.b.switch_to_block(done);
@@ -262,17 +265,15 @@ impl FuncTranslator<'_> {
                 let addr = self.effective_address(index, memarg.offset);
                 let done = self.b.create_block();
                 let slow = self.b.create_block();
-                let host = self.virtual_translate(memory, addr, a.size, slow, true);
+                let host = self.virtual_translate(addr, a.size, slow, true);
                 self.native_store(a, value, host, 0);
                 self.b.ins().jump(done, &[]);
 
                 self.b.switch_to_block(slow);
                 self.b.seal_block(slow);
                 self.b.set_cold_block(slow);
-                let m = self.i32_const(0);
-                let size = self.i32_const(u32::from(a.size));
                 let raw = self.raw_bits(a, value);
-                self.libcall(Libcall::StoreSlow, &[m, addr, size, raw]);
+                self.call_slow_path(SlowPathStub::Store, addr, a.size, Some(raw));
                 self.b.ins().jump(done, &[]);
 
                 self.b.switch_to_block(done);
@@ -316,34 +317,20 @@ impl FuncTranslator<'_> {
     /// itself, so that Cranelift does not compute it twice.
     fn virtual_translate(
         &mut self,
-        memory: Value,
         addr: Value,
         size: u8,
         slow: cranelift_codegen::ir::Block,
         write: bool,
     ) -> Value {
-        // The tables of a virtual memory never move and never change size
-        // while its instance lives (every activation writes the same
-        // values), so their address and length are loaded once per
-        // function, not once per access.
-        let fixed = self.readonly_flags();
+        let [pages, read_table, write_table] = self.tables.expect("loaded at entry");
+        let table = if write { write_table } else { read_table };
         let flags = self.memory_flags();
         let vpn = self.b.ins().ushr_imm_s(addr, 12);
-        let pages = self
-            .b
-            .ins()
-            .load(I64, fixed, memory, offsets::MEMORY_TABLE_PAGES);
         let beyond = self
             .b
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, pages, vpn);
         self.branch_slow(beyond, slow);
-        let table_offset = if write {
-            offsets::MEMORY_WRITE_TABLE
-        } else {
-            offsets::MEMORY_READ_TABLE
-        };
-        let table = self.b.ins().load(I64, fixed, memory, table_offset);
         let entry_offset = self.b.ins().ishl_imm_s(vpn, 3);
         let entry_addr = self.b.ins().iadd(table, entry_offset);
         let page = self.b.ins().load(I64, flags, entry_addr, 0);
@@ -361,6 +348,50 @@ impl FuncTranslator<'_> {
             self.branch_slow(crosses, slow);
         }
         self.b.ins().iadd(page, in_page)
+    }
+
+    /// Calls slow-path `stub` of memory 0 for `size` bytes at `addr` (a
+    /// store passes its raw bits as `value`), then tests for a trap; the
+    /// raw bits loaded (0 for a store).
+    fn call_slow_path(
+        &mut self,
+        stub: SlowPathStub,
+        addr: Value,
+        size: u8,
+        value: Option<Value>,
+    ) -> Value {
+        let callee = match self.stubs.get(&(stub as u32)) {
+            Some(&callee) => callee,
+            None => {
+                let signature = self.b.import_signature(stub_signature(stub));
+                let index = self.info.bodies.len() as u32 + stub as u32;
+                let name = self
+                    .b
+                    .func
+                    .declare_imported_user_function(UserExternalName::new(FUNC_NAMESPACE, index));
+                let callee = self.b.import_function(ExtFuncData {
+                    name: ExternalName::user(name),
+                    signature,
+                    colocated: true,
+                    patchable: false,
+                });
+                self.stubs.insert(stub as u32, callee);
+                callee
+            }
+        };
+        let memory = self.i32_const(0);
+        let size = self.i32_const(u32::from(size));
+        let mut args = vec![self.vmctx, memory, addr, size];
+        args.extend(value);
+        self.b.ins().call(callee, &args);
+        self.check_trap();
+        if value.is_some() {
+            return self.b.ins().iconst(I64, 0);
+        }
+        let flags = self.vm_flags();
+        self.b
+            .ins()
+            .load(I64, flags, self.runtime, offsets::RUNTIME_SLOW_RESULT)
     }
 
     /// Continues to `slow` if `cond`, else in a new block.

@@ -265,6 +265,9 @@ pub(crate) struct FuncTranslator<'a> {
     runtime: Value,
     /// `VMContext::memory0`, if the module has a memory.
     memory0: Option<Value>,
+    /// Virtual lowering: memory 0's `table_pages`, read table and write
+    /// table, loaded once at entry (see [`FuncTranslator::prologue`]).
+    tables: Option<[Value; 3]>,
     locals: Vec<Variable>,
     stack: Vec<Value>,
     frames: Vec<Frame>,
@@ -292,6 +295,8 @@ pub(crate) struct FuncTranslator<'a> {
     wasm_sigs: HashMap<u32, SigRef>,
     libcall_sigs: HashMap<u32, SigRef>,
     callees: HashMap<u32, FuncRef>,
+    /// The slow-path stubs imported so far, by stub number.
+    stubs: HashMap<u32, FuncRef>,
 }
 
 impl<'a> FuncTranslator<'a> {
@@ -348,6 +353,7 @@ impl<'a> FuncTranslator<'a> {
             vmctx,
             runtime: vmctx, // replaced in `prologue`
             memory0: None,
+            tables: None,
             locals: Vec::new(),
             stack: Vec::new(),
             frames: Vec::new(),
@@ -365,6 +371,7 @@ impl<'a> FuncTranslator<'a> {
             wasm_sigs: HashMap::new(),
             libcall_sigs: HashMap::new(),
             callees: HashMap::new(),
+            stubs: HashMap::new(),
         })
     }
 
@@ -587,7 +594,28 @@ impl<'a> FuncTranslator<'a> {
         let flags = self.vm_flags();
         self.runtime = self.vmctx_field(offsets::VMCTX_RUNTIME);
         if !self.info.memories.is_empty() {
-            self.memory0 = Some(self.vmctx_field(offsets::VMCTX_MEMORY0));
+            let memory = self.vmctx_field(offsets::VMCTX_MEMORY0);
+            self.memory0 = Some(memory);
+            if self.settings.memory == MemoryLowering::Virtual {
+                // A virtual memory's tables never move and never change
+                // length while the instance lives (each activation writes
+                // the same values), so they are loaded once, here, where
+                // they dominate every access. The loads are not movable:
+                // Cranelift keeps them in this block (and drops the ones
+                // no access uses) instead of repeating them in each
+                // access's block.
+                let flags = MemFlagsData::trusted()
+                    .with_readonly()
+                    .with_alias_region(Some(self.regions.vm));
+                self.tables = Some(
+                    [
+                        offsets::MEMORY_TABLE_PAGES,
+                        offsets::MEMORY_READ_TABLE,
+                        offsets::MEMORY_WRITE_TABLE,
+                    ]
+                    .map(|offset| self.b.ins().load(I64, flags, memory, offset)),
+                );
+            }
         }
 
         // Depth: at 0, trap without touching `depth_left` (nothing to undo).
@@ -757,7 +785,11 @@ impl<'a> FuncTranslator<'a> {
                 sig
             }
         };
-        let readonly = self.readonly_flags();
+        // Read-only, but not movable: libcalls sit on cold or rare paths,
+        // and a pointer hoisted out of a loop would hold a register there.
+        let readonly = MemFlagsData::trusted()
+            .with_readonly()
+            .with_alias_region(Some(self.regions.vm));
         let table = self
             .b
             .ins()

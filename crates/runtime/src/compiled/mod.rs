@@ -24,6 +24,7 @@ mod libcalls;
 use waven_environ::artifact::{Artifact, ArtifactError};
 use waven_environ::code::{CodegenSettings, CompiledCode, MathFunc, MemoryLowering};
 use waven_environ::module::ModuleInfo;
+use waven_environ::vm::SlowPathStub;
 
 use crate::engine::{Config, MemoryBackend};
 use crate::error::Error;
@@ -117,12 +118,15 @@ pub(crate) fn load_artifact(
 /// Checks that `code` has one function per defined function of `info` and
 /// one trampoline per type.
 fn check_shape(code: &CompiledCode, info: &ModuleInfo) -> Result<(), Error> {
-    if code.funcs.len() != info.bodies.len() || code.trampolines.len() != info.types.len() {
+    let expected_funcs = info.bodies.len() + SlowPathStub::COUNT as usize;
+    if code.funcs.len() != expected_funcs || code.trampolines.len() != info.types.len() {
         return Err(Error::Code(format!(
-            "the code has {} functions and {} trampolines for a module of {} functions and {} types",
+            "the code has {} functions and stubs and {} trampolines for a module of {} \
+             functions ({} with the slow-path stubs) and {} types",
             code.funcs.len(),
             code.trampolines.len(),
             info.bodies.len(),
+            expected_funcs,
             info.types.len()
         )));
     }
