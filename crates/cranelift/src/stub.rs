@@ -7,12 +7,13 @@
 //! access keeps its values in registers across the possible slow path.
 
 use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::Type;
 use cranelift_codegen::ir::{
     AbiParam, Function, InstBuilder, MemFlagsData, Signature, UserFuncName,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::FunctionBuilder;
-use waven_environ::vm::{offsets, Libcall, SlowPathStub};
+use waven_environ::vm::{offsets, SlowPathStub};
 
 use crate::layout::CompiledPiece;
 use crate::translate::{finish_compilation, Scratch};
@@ -21,14 +22,25 @@ use crate::CompileError;
 /// The namespace of stub names (the index is the stub's number).
 const STUB_NAMESPACE: u32 = 2;
 
+/// The types of the parameters `stub` takes (after `vmctx`) and passes on
+/// to its libcall, and whether the libcall returns a value for
+/// `VMRuntime::slow_result`.
+fn stub_params(stub: SlowPathStub) -> (&'static [Type], bool) {
+    match stub {
+        // memory, addr, size.
+        SlowPathStub::Load => (&[I32, I64, I32], true),
+        // memory, addr, size, value.
+        SlowPathStub::Store => (&[I32, I64, I32, I64], false),
+        SlowPathStub::Safepoint => (&[], false),
+    }
+}
+
 /// The signature guest code calls `stub` with.
 pub(crate) fn stub_signature(stub: SlowPathStub) -> Signature {
     let mut sig = Signature::new(CallConv::PreserveAll);
-    // vmctx, memory, addr, size, and a store's value.
-    sig.params.extend([I64, I32, I64, I32].map(AbiParam::new));
-    if stub == SlowPathStub::Store {
-        sig.params.push(AbiParam::new(I64));
-    }
+    sig.params.push(AbiParam::new(I64));
+    sig.params
+        .extend(stub_params(stub).0.iter().map(|&ty| AbiParam::new(ty)));
     sig
 }
 
@@ -48,34 +60,32 @@ pub(crate) fn compile_stub(
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     b.seal_block(entry);
-    let params = b.block_params(entry).to_vec();
-    let &[vmctx, memory, addr, size, ..] = params.as_slice() else {
-        unreachable!("four or five parameters")
-    };
+    let args = b.block_params(entry).to_vec();
+    let vmctx = args[0];
     let flags = MemFlagsData::trusted().with_readonly();
     let runtime = b.ins().load(I64, flags, vmctx, offsets::VMCTX_RUNTIME);
     let libcalls = b.ins().load(I64, flags, runtime, offsets::RUNTIME_LIBCALLS);
-    let (libcall, returns) = match stub {
-        SlowPathStub::Load => (Libcall::LoadSlow, true),
-        SlowPathStub::Store => (Libcall::StoreSlow, false),
-    };
-    let func = b.ins().load(I64, flags, libcalls, libcall as i32 * 8);
+    let func = b
+        .ins()
+        .load(I64, flags, libcalls, stub.libcall() as i32 * 8);
+    let (params, returns) = stub_params(stub);
     let mut sig = Signature::new(isa.default_call_conv());
-    sig.params.extend([I64, I32, I64, I32].map(AbiParam::new));
-    let mut args = vec![vmctx, memory, addr, size];
+    sig.params.push(AbiParam::new(I64));
+    sig.params
+        .extend(params.iter().map(|&ty| AbiParam::new(ty)));
     if returns {
         sig.returns.push(AbiParam::new(I64));
-    } else {
-        sig.params.push(AbiParam::new(I64));
-        args.push(params[4]);
     }
     let sig = b.import_signature(sig);
     let call = b.ins().call_indirect(sig, func, &args);
     if returns {
         let value = b.inst_results(call)[0];
-        let flags = MemFlagsData::trusted();
-        b.ins()
-            .store(flags, value, runtime, offsets::RUNTIME_SLOW_RESULT);
+        b.ins().store(
+            MemFlagsData::trusted(),
+            value,
+            runtime,
+            offsets::RUNTIME_SLOW_RESULT,
+        );
     }
     b.ins().return_(&[]);
     b.finalize(isa.frontend_config());

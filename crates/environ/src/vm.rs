@@ -10,7 +10,7 @@
 //! ```text
 //!  VMContext (one per instance)          VMRuntime (one per store)
 //!  ├─ runtime ─────────────────────────► ├─ fuel, depth_left, stack_limit
-//!  ├─ memory0 ──► VMMemory               ├─ interrupt ──► AtomicBool
+//!  ├─ memory0 ──► VMMemory               ├─ doorbell ──► u8 (waven_mmu::Doorbell)
 //!  ├─ memories ─► [*mut VMMemory]        ├─ trap (pending trap code)
 //!  ├─ globals ──► [*mut VMGlobal]        ├─ funcrefs ──► [VMFuncRef] by store index
 //!  ├─ funcs ────► [VMFuncRef] by func index
@@ -73,13 +73,16 @@
 //! 1. when fuel is on, charges the segment's cost as [`crate::fuel`] says:
 //!    if `fuel < cost` it traps with [`TrapCode::OutOfFuel`] leaving `fuel`
 //!    unchanged, else it subtracts;
-//! 2. traps with [`TrapCode::Interrupted`] if the byte at
-//!    [`VMRuntime::interrupt`] is non-zero;
-//! 3. for virtual memory, acknowledges shootdowns of memory 0: if
-//!    `VMSafepoint::requested != VMSafepoint::acked` it stores `requested`
-//!    to `acked` (atomic load acquire, atomic store release). After this no
-//!    access translated before the safepoint is in flight, which is what
-//!    makes revocation final on compiled code.
+//! 2. loads the store's doorbell byte ([`VMRuntime::doorbell`], an atomic
+//!    load, which also keeps Cranelift from reusing a table entry loaded
+//!    before the safepoint) and, if it is non-zero, calls
+//!    [`Libcall::Safepoint`]: the runtime acknowledges the shootdowns the
+//!    MMU asked of the store's pins (the MMU rings the doorbell after each
+//!    request) and traps with [`TrapCode::Interrupted`] if the store was
+//!    interrupted (the interrupt handle rings it too). After the
+//!    acknowledgement no access translated before the safepoint is in
+//!    flight, which is what makes revocation final on compiled code; see
+//!    `waven_mmu::Doorbell` for why no request is missed.
 //!
 //! # Memory accesses
 //!
@@ -197,9 +200,11 @@ impl TrapCode {
 ///   [`Libcall::LoadSlow`], its result stored to
 ///   [`VMRuntime::slow_result`];
 /// * [`SlowPathStub::Store`] `(vmctx, memory: u32, addr: u64, size: u32,
-///   value: u64)`: [`Libcall::StoreSlow`].
+///   value: u64)`: [`Libcall::StoreSlow`];
+/// * [`SlowPathStub::Safepoint`] `(vmctx)`: [`Libcall::Safepoint`], when
+///   the doorbell rang at a safepoint.
 ///
-/// Both may trap like their libcalls (the caller tests
+/// All may trap like their libcalls (the caller tests
 /// [`VMRuntime::trap`] afterwards).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,14 +213,29 @@ pub enum SlowPathStub {
     Load = 0,
     /// A store through the MMU.
     Store = 1,
+    /// A safepoint whose doorbell rang.
+    Safepoint = 2,
 }
 
 impl SlowPathStub {
     /// How many stubs every module's code has.
-    pub const COUNT: u32 = 2;
+    pub const COUNT: u32 = 3;
 
     /// Every stub, in text order.
-    pub const ALL: [SlowPathStub; 2] = [SlowPathStub::Load, SlowPathStub::Store];
+    pub const ALL: [SlowPathStub; 3] = [
+        SlowPathStub::Load,
+        SlowPathStub::Store,
+        SlowPathStub::Safepoint,
+    ];
+
+    /// The libcall the stub calls.
+    pub fn libcall(self) -> Libcall {
+        match self {
+            SlowPathStub::Load => Libcall::LoadSlow,
+            SlowPathStub::Store => Libcall::StoreSlow,
+            SlowPathStub::Safepoint => Libcall::Safepoint,
+        }
+    }
 }
 
 /// The runtime functions compiled code calls, through
@@ -274,11 +294,14 @@ pub enum Libcall {
     /// frame, innermost first, so that the runtime can report the trap's
     /// backtrace. Only on the way out of a trap.
     TrapFrame = 15,
+    /// `fn(vmctx)`: the doorbell rang (see "Safepoints" above):
+    /// acknowledges shootdowns and tests the interrupt. May trap.
+    Safepoint = 16,
 }
 
 impl Libcall {
     /// How many libcalls there are.
-    pub const COUNT: usize = 16;
+    pub const COUNT: usize = 17;
 }
 
 /// What compiled code reaches of its store.
@@ -291,8 +314,9 @@ pub struct VMRuntime {
     pub depth_left: u64,
     /// The lowest native stack address compiled code may use.
     pub stack_limit: usize,
-    /// The store's interrupt flag (a byte: non-zero = interrupted).
-    pub interrupt: *const u8,
+    /// The store's doorbell (a byte: non-zero = call
+    /// [`Libcall::Safepoint`] at the next safepoint).
+    pub doorbell: *const u8,
     /// The pending trap code (0: none).
     pub trap: u32,
     /// Padding.
@@ -333,18 +357,6 @@ pub struct VMMemory {
     pub base: *mut u8,
     /// Plain: the size in bytes.
     pub bound: u64,
-    /// Virtual: the current pin's handshake words.
-    pub safepoint: *const VMSafepoint,
-}
-
-/// A pin's shootdown handshake (see `waven_mmu::shootdown`).
-#[repr(C)]
-#[derive(Debug)]
-pub struct VMSafepoint {
-    /// Shootdowns requested so far.
-    pub requested: u64,
-    /// The last request acknowledged.
-    pub acked: u64,
 }
 
 /// A table as compiled code sees it.
@@ -413,8 +425,8 @@ pub mod offsets {
     pub const RUNTIME_DEPTH_LEFT: i32 = offset_of!(VMRuntime, depth_left) as i32;
     /// [`VMRuntime::stack_limit`].
     pub const RUNTIME_STACK_LIMIT: i32 = offset_of!(VMRuntime, stack_limit) as i32;
-    /// [`VMRuntime::interrupt`].
-    pub const RUNTIME_INTERRUPT: i32 = offset_of!(VMRuntime, interrupt) as i32;
+    /// [`VMRuntime::doorbell`].
+    pub const RUNTIME_DOORBELL: i32 = offset_of!(VMRuntime, doorbell) as i32;
     /// [`VMRuntime::trap`].
     pub const RUNTIME_TRAP: i32 = offset_of!(VMRuntime, trap) as i32;
     /// [`VMRuntime::funcrefs`].
@@ -445,13 +457,6 @@ pub mod offsets {
     pub const MEMORY_BASE: i32 = offset_of!(VMMemory, base) as i32;
     /// [`VMMemory::bound`].
     pub const MEMORY_BOUND: i32 = offset_of!(VMMemory, bound) as i32;
-    /// [`VMMemory::safepoint`].
-    pub const MEMORY_SAFEPOINT: i32 = offset_of!(VMMemory, safepoint) as i32;
-
-    /// [`VMSafepoint::requested`].
-    pub const SAFEPOINT_REQUESTED: i32 = offset_of!(VMSafepoint, requested) as i32;
-    /// [`VMSafepoint::acked`].
-    pub const SAFEPOINT_ACKED: i32 = offset_of!(VMSafepoint, acked) as i32;
 
     /// [`VMTable::base`].
     pub const TABLE_BASE: i32 = offset_of!(VMTable, base) as i32;
@@ -472,7 +477,6 @@ mod tests {
         assert_eq!((VMCTX_RUNTIME, VMCTX_MEMORY0, VMCTX_SIG_IDS), (0, 8, 48));
         assert_eq!((RUNTIME_FUEL, RUNTIME_TRAP, RUNTIME_LIBCALLS), (0, 32, 48));
         assert_eq!(RUNTIME_SLOW_RESULT, 56);
-        assert_eq!((SAFEPOINT_REQUESTED, SAFEPOINT_ACKED), (0, 8));
         assert_eq!((TABLE_BASE, TABLE_LEN), (0, 8));
     }
 

@@ -58,6 +58,7 @@ pub use plain::PlainMemory;
 pub use quota::MemoryQuota;
 pub use region::{Region, RegionId, RegionOwner};
 pub use rights::{Access, Rights};
+pub use shootdown::Doorbell;
 pub use space::{AddressSpace, MemoryLimits, Pinned, RawTranslation, SpaceId};
 
 /// Size of a page (and of a frame) in bytes.

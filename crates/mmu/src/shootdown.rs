@@ -31,6 +31,15 @@
 //! it runs the operation (engines unpin around host calls, and a host that
 //! holds a pin on the same thread is not accessing either).
 //!
+//! A pin may carry a [`Doorbell`]: a byte that the mutator rings (after
+//! incrementing `requested`) so that code which polls one byte at its
+//! safepoints, instead of comparing the handshake words of every pin, knows
+//! when to acknowledge. The thread that polls clears the bit *before* it
+//! acknowledges; a ring it cleared was made after its request, so the
+//! acknowledgement that follows sees that request (the clearing RMW reads
+//! the ring, which the request happens-before), and a ring it did not see
+//! stays set for its next safepoint. No request is lost either way.
+//!
 //! How long the wait lasts: an engine reaches a safepoint at every function
 //! entry and loop header, so within a bounded stretch of straight-line code
 //! or one slow-path access (which holds the space's state lock, and so
@@ -38,15 +47,12 @@
 //! accessor thread can delay the mutator for as long as it does so; it
 //! cannot make the mutator return early.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-/// One pin's handshake words. `#[repr(C)]`: compiled code acknowledges
-/// requests itself, reading `requested` at offset 0 and writing `acked` at
-/// offset 8 (see [`crate::RawTranslation::safepoint`]).
-#[repr(C)]
+/// One pin's handshake words.
 pub(crate) struct Accessor {
     /// Shootdowns asked of this accessor (incremented by mutators).
     requested: AtomicU64,
@@ -57,6 +63,51 @@ pub(crate) struct Accessor {
     retired: AtomicBool,
     /// The thread that holds the pin.
     thread: ThreadId,
+    /// Rung after each request, if the pin has one.
+    doorbell: Option<Arc<Doorbell>>,
+}
+
+/// A byte that a thread running guest code polls at its safepoints: any
+/// bit set means "leave the fast path and look". The MMU sets
+/// [`Doorbell::SHOOTDOWN`] when it asks a pin carrying the doorbell for a
+/// shootdown; the other bits belong to the embedder (waven's runtime rings
+/// its interrupts on the same byte, so one load tests both).
+#[derive(Debug, Default)]
+pub struct Doorbell {
+    bits: AtomicU8,
+}
+
+impl Doorbell {
+    /// The bit of a requested shootdown: clear it with [`Doorbell::take`],
+    /// then call [`crate::Pinned::safepoint`] on every pin carrying this
+    /// doorbell.
+    pub const SHOOTDOWN: u8 = 1;
+
+    /// A doorbell with no bit set.
+    pub fn new() -> Doorbell {
+        Doorbell::default()
+    }
+
+    /// Sets `bits`.
+    pub fn ring(&self, bits: u8) {
+        self.bits.fetch_or(bits, Ordering::SeqCst);
+    }
+
+    /// Clears `bits`; whether any of them was set.
+    pub fn take(&self, bits: u8) -> bool {
+        self.bits.fetch_and(!bits, Ordering::SeqCst) & bits != 0
+    }
+
+    /// The bits set now.
+    pub fn bits(&self) -> u8 {
+        self.bits.load(Ordering::SeqCst)
+    }
+
+    /// The byte's address, for compiled code that polls it with a plain
+    /// byte load.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.bits.as_ptr().cast_const()
+    }
 }
 
 impl Accessor {
@@ -81,13 +132,15 @@ pub(crate) struct Accessors {
 }
 
 impl Accessors {
-    /// Registers an accessor on the current thread.
-    pub(crate) fn register(&self) -> Arc<Accessor> {
+    /// Registers an accessor on the current thread, rung through
+    /// `doorbell` if there is one.
+    pub(crate) fn register(&self, doorbell: Option<Arc<Doorbell>>) -> Arc<Accessor> {
         let accessor = Arc::new(Accessor {
             requested: AtomicU64::new(0),
             acked: AtomicU64::new(0),
             retired: AtomicBool::new(false),
             thread: thread::current().id(),
+            doorbell,
         });
         self.lock().push(Arc::clone(&accessor));
         accessor
@@ -113,10 +166,11 @@ impl Accessors {
             .iter()
             .filter(|a| a.thread != me)
             .map(|a| {
-                (
-                    Arc::clone(a),
-                    a.requested.fetch_add(1, Ordering::SeqCst) + 1,
-                )
+                let ticket = a.requested.fetch_add(1, Ordering::SeqCst) + 1;
+                if let Some(doorbell) = &a.doorbell {
+                    doorbell.ring(Doorbell::SHOOTDOWN);
+                }
+                (Arc::clone(a), ticket)
             })
             .collect();
         for (accessor, ticket) in waits {
@@ -163,7 +217,7 @@ mod tests {
         let worker = {
             let accessors = Arc::clone(&accessors);
             thread::spawn(move || {
-                let me = accessors.register();
+                let me = accessors.register(None);
                 tx.send(()).unwrap();
                 // Not at a safepoint for a while.
                 thread::sleep(Duration::from_millis(50));
@@ -184,9 +238,35 @@ mod tests {
     }
 
     #[test]
+    fn a_shootdown_rings_the_doorbell_of_a_pin_that_has_one() {
+        let accessors = Arc::new(Accessors::default());
+        let doorbell = Arc::new(Doorbell::new());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let worker = {
+            let accessors = Arc::clone(&accessors);
+            let doorbell = Arc::clone(&doorbell);
+            thread::spawn(move || {
+                let me = accessors.register(Some(Arc::clone(&doorbell)));
+                tx.send(()).unwrap();
+                // Polls the byte only, as compiled code does.
+                while doorbell.bits() == 0 {
+                    std::hint::spin_loop();
+                }
+                assert!(doorbell.take(Doorbell::SHOOTDOWN));
+                me.safepoint();
+                accessors.retire(&me);
+            })
+        };
+        rx.recv().unwrap();
+        accessors.shootdown();
+        worker.join().unwrap();
+        assert_eq!(doorbell.bits(), 0);
+    }
+
+    #[test]
     fn the_own_thread_and_retired_accessors_are_not_waited_for() {
         let accessors = Accessors::default();
-        let mine = accessors.register();
+        let mine = accessors.register(None);
         accessors.shootdown();
         accessors.retire(&mine);
         accessors.shootdown();

@@ -15,9 +15,11 @@
 //! [`InterruptHandle::interrupt`]) to stop a loop that never blocks.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use waven_mmu::Doorbell;
 
 /// Why a store stopped: the value blocking host calls return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,10 +33,18 @@ pub struct InterruptHandle {
     inner: Arc<State>,
 }
 
+/// The bit an interrupt sets on the doorbells of the stores it stops
+/// (`waven_mmu::Doorbell`, whose [`Doorbell::SHOOTDOWN`] bit the MMU uses):
+/// compiled code polls one byte for both.
+pub(crate) const DOORBELL_INTERRUPT: u8 = 2;
+
 #[derive(Default)]
 struct State {
     /// Set once; never cleared.
     flag: AtomicBool,
+    /// The doorbells of the stores using this handle, rung when the flag
+    /// is set.
+    doorbells: Mutex<Vec<Weak<Doorbell>>>,
     /// The deadline, if any.
     deadline: Mutex<Option<Instant>>,
     /// Wakes blocked sleepers when the flag is set.
@@ -53,8 +63,41 @@ impl InterruptHandle {
     /// interrupted stays interrupted.
     pub fn interrupt(&self) {
         let _guard = self.lock_deadline();
-        self.inner.flag.store(true, Ordering::SeqCst);
+        self.raise();
         self.inner.wakeup.notify_all();
+    }
+
+    /// Sets the flag, then rings every attached doorbell (in that order:
+    /// code that clears a ring and then reads the flag sees it set).
+    fn raise(&self) {
+        self.inner.flag.store(true, Ordering::SeqCst);
+        let mut doorbells = self.lock_doorbells();
+        doorbells.retain(|doorbell| match doorbell.upgrade() {
+            Some(doorbell) => {
+                doorbell.ring(DOORBELL_INTERRUPT);
+                true
+            }
+            None => false,
+        });
+    }
+
+    /// Rings `doorbell` whenever this handle interrupts (at once if it
+    /// already has).
+    pub(crate) fn attach(&self, doorbell: &Arc<Doorbell>) {
+        let mut doorbells = self.lock_doorbells();
+        doorbells.retain(|d| d.strong_count() > 0);
+        doorbells.push(Arc::downgrade(doorbell));
+        drop(doorbells);
+        if self.inner.flag.load(Ordering::SeqCst) {
+            doorbell.ring(DOORBELL_INTERRUPT);
+        }
+    }
+
+    fn lock_doorbells(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Doorbell>>> {
+        self.inner
+            .doorbells
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether the store was interrupted or its deadline has passed.
@@ -64,7 +107,7 @@ impl InterruptHandle {
         }
         match *self.lock_deadline() {
             Some(at) if Instant::now() >= at => {
-                self.inner.flag.store(true, Ordering::SeqCst);
+                self.raise();
                 true
             }
             _ => false,
@@ -120,7 +163,7 @@ impl InterruptHandle {
             }
             let now = Instant::now();
             if deadline.is_some_and(|at| now >= at) {
-                self.inner.flag.store(true, Ordering::SeqCst);
+                self.raise();
                 return Err(Interrupted);
             }
             if until.is_some_and(|at| now >= at) {

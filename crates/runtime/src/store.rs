@@ -230,7 +230,7 @@ pub struct Global(pub(crate) u32);
 impl<T> Store<T> {
     /// An empty store of `engine` holding host state `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
-        Store {
+        let store = Store {
             engine: engine.clone(),
             data,
             inner: StoreInner {
@@ -247,7 +247,9 @@ impl<T> Store<T> {
                 table_budget: Arc::new(TableBudget::new(StoreLimits::DEFAULT_TABLE_ELEMENTS)),
                 vm: StoreVm::new(),
             },
-        }
+        };
+        store.inner.interrupt.attach(&store.inner.vm.doorbell);
+        store
     }
 
     /// Sets what the store may hold from now on. Objects it already holds
@@ -341,6 +343,7 @@ impl<T> Store<T> {
     /// Replaces the store's interrupt handle, for example with one that the
     /// platform also uses to stop the tenant's other stores.
     pub fn set_interrupt_handle(&mut self, handle: InterruptHandle) {
+        handle.attach(&self.inner.vm.doorbell);
         self.inner.interrupt = handle;
     }
 

@@ -7,10 +7,11 @@
 //! object, so every store keeps them whatever its engine.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use waven_environ::vm::{
-    VMContext, VMFuncRef, VMGlobal, VMMemory, VMRuntime, VMSafepoint, VMTable,
-};
+use waven_mmu::Doorbell;
+
+use waven_environ::vm::{VMContext, VMFuncRef, VMGlobal, VMMemory, VMRuntime, VMTable};
 
 use crate::error::Trap;
 use crate::value::FuncType;
@@ -64,6 +65,10 @@ pub(crate) struct StoreVm {
     /// Libcall addresses by `Libcall` discriminant (empty until the
     /// compiled engine fills it).
     pub(crate) libcalls: Box<[usize]>,
+    /// The store's doorbell: the MMU rings it when it asks the store's
+    /// pins for a shootdown, the interrupt handle when it stops the store;
+    /// compiled code polls it at every safepoint.
+    pub(crate) doorbell: Arc<Doorbell>,
 }
 
 // SAFETY: `funcrefs` holds addresses of compiled code (immutable, kept
@@ -80,7 +85,7 @@ impl StoreVm {
                     fuel: 0,
                     depth_left: 0,
                     stack_limit: 0,
-                    interrupt: std::ptr::null(),
+                    doorbell: std::ptr::null(),
                     trap: 0,
                     _pad: 0,
                     funcrefs: std::ptr::null(),
@@ -96,6 +101,7 @@ impl StoreVm {
             funcrefs: Vec::new(),
             signatures: HashMap::new(),
             libcalls: Box::new([]),
+            doorbell: Arc::new(Doorbell::new()),
         }
     }
 
@@ -126,6 +132,5 @@ pub(crate) fn empty_memory() -> VmBox<VMMemory> {
         table_pages: 0,
         base: std::ptr::null_mut(),
         bound: 0,
-        safepoint: std::ptr::null::<VMSafepoint>(),
     })
 }

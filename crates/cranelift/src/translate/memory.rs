@@ -19,14 +19,11 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F64, I16, I32, I64, I8};
 use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Type, Value};
-use cranelift_codegen::ir::{ExtFuncData, ExternalName, UserExternalName};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 use waven_environ::code::MemoryLowering;
 use waven_environ::vm::{offsets, Libcall, SlowPathStub, TrapCode};
 
 use super::FuncTranslator;
-use crate::layout::FUNC_NAMESPACE;
-use crate::stub::stub_signature;
 use crate::CompileError;
 
 /// The page size of the software MMU's tables.
@@ -299,10 +296,19 @@ impl FuncTranslator<'_> {
             .b
             .ins()
             .iadd_imm_s(index, (offset + u64::from(size)) as i64);
-        let bound = self.b.ins().load(I64, flags, memory, offsets::MEMORY_BOUND);
+        // Both loaded before the branch, so that they dominate the code
+        // after this access.
+        let (base, bound) = match self.plain_view {
+            Some(view) => view,
+            None => {
+                let base = self.b.ins().load(I64, flags, memory, offsets::MEMORY_BASE);
+                let bound = self.b.ins().load(I64, flags, memory, offsets::MEMORY_BOUND);
+                self.plain_view = Some((base, bound));
+                (base, bound)
+            }
+        };
         let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, bound);
         self.trap_if(oob, TrapCode::MemoryOutOfBounds);
-        let base = self.b.ins().load(I64, flags, memory, offsets::MEMORY_BASE);
         let host = self.b.ins().iadd(base, index);
         match i32::try_from(offset) {
             Ok(offset) => (host, offset),
@@ -360,31 +366,11 @@ impl FuncTranslator<'_> {
         size: u8,
         value: Option<Value>,
     ) -> Value {
-        let callee = match self.stubs.get(&(stub as u32)) {
-            Some(&callee) => callee,
-            None => {
-                let signature = self.b.import_signature(stub_signature(stub));
-                let index = self.info.bodies.len() as u32 + stub as u32;
-                let name = self
-                    .b
-                    .func
-                    .declare_imported_user_function(UserExternalName::new(FUNC_NAMESPACE, index));
-                let callee = self.b.import_function(ExtFuncData {
-                    name: ExternalName::user(name),
-                    signature,
-                    colocated: true,
-                    patchable: false,
-                });
-                self.stubs.insert(stub as u32, callee);
-                callee
-            }
-        };
         let memory = self.i32_const(0);
         let size = self.i32_const(u32::from(size));
-        let mut args = vec![self.vmctx, memory, addr, size];
+        let mut args = vec![memory, addr, size];
         args.extend(value);
-        self.b.ins().call(callee, &args);
-        self.check_trap();
+        self.call_stub(stub, &args);
         if value.is_some() {
             return self.b.ins().iconst(I64, 0);
         }

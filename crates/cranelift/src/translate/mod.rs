@@ -31,8 +31,9 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F64, I32, I64, I8};
 use cranelift_codegen::ir::{
-    AbiParam, AliasRegion, AliasRegionData, Block, BlockArg, Endianness, FuncRef, Function,
-    InstBuilder, MemFlagsData, SigRef, Signature, StackSlot, Type, UserFuncName, Value,
+    AbiParam, AliasRegion, AliasRegionData, Block, BlockArg, Endianness, ExtFuncData, ExternalName,
+    FuncRef, Function, InstBuilder, MemFlagsData, SigRef, Signature, StackSlot, Type,
+    UserExternalName, UserFuncName, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_codegen::Context;
@@ -40,10 +41,11 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::Operator;
 use waven_environ::code::{CodegenSettings, MemoryLowering};
 use waven_environ::module::ModuleInfo;
-use waven_environ::vm::{offsets, Libcall, TrapCode};
+use waven_environ::vm::{offsets, Libcall, SlowPathStub, TrapCode};
 use waven_environ::{fuel, FuncType, ValType};
 
 use crate::layout::{convert_relocs, CompiledPiece, FUNC_NAMESPACE};
+use crate::stub::stub_signature;
 use crate::CompileError;
 
 /// Per-thread compilation state, reused between functions.
@@ -115,7 +117,39 @@ fn libcall_types(call: Libcall) -> (&'static [Type], &'static [Type]) {
         Libcall::ElemDrop => (&[I32], &[]),
         Libcall::HostCall => (&[I32, I64], &[]),
         Libcall::TrapFrame => (&[I32], &[]),
+        Libcall::Safepoint => (&[], &[]),
     }
+}
+
+/// Whether `op` is a load or a store of linear memory.
+fn is_load_or_store(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::I32Load { .. }
+            | O::I64Load { .. }
+            | O::F32Load { .. }
+            | O::F64Load { .. }
+            | O::I32Load8S { .. }
+            | O::I32Load8U { .. }
+            | O::I32Load16S { .. }
+            | O::I32Load16U { .. }
+            | O::I64Load8S { .. }
+            | O::I64Load8U { .. }
+            | O::I64Load16S { .. }
+            | O::I64Load16U { .. }
+            | O::I64Load32S { .. }
+            | O::I64Load32U { .. }
+            | O::I32Store { .. }
+            | O::I64Store { .. }
+            | O::F32Store { .. }
+            | O::F64Store { .. }
+            | O::I32Store8 { .. }
+            | O::I32Store16 { .. }
+            | O::I64Store8 { .. }
+            | O::I64Store16 { .. }
+            | O::I64Store32 { .. }
+    )
 }
 
 /// Whether a libcall may trap (then the code tests `trap` after it).
@@ -132,6 +166,7 @@ fn libcall_may_trap(call: Libcall) -> bool {
             | Libcall::TableCopy
             | Libcall::TableInit
             | Libcall::HostCall
+            | Libcall::Safepoint
     )
 }
 
@@ -268,6 +303,9 @@ pub(crate) struct FuncTranslator<'a> {
     /// Virtual lowering: memory 0's `table_pages`, read table and write
     /// table, loaded once at entry (see [`FuncTranslator::prologue`]).
     tables: Option<[Value; 3]>,
+    /// Plain lowering: memory 0's base and bound as an earlier access
+    /// loaded them, while still valid (see [`FuncTranslator::translate_op`]).
+    plain_view: Option<(Value, Value)>,
     locals: Vec<Variable>,
     stack: Vec<Value>,
     frames: Vec<Frame>,
@@ -354,6 +392,7 @@ impl<'a> FuncTranslator<'a> {
             runtime: vmctx, // replaced in `prologue`
             memory0: None,
             tables: None,
+            plain_view: None,
             locals: Vec::new(),
             stack: Vec::new(),
             frames: Vec::new(),
@@ -407,7 +446,14 @@ impl<'a> FuncTranslator<'a> {
 
     /// Translates one operator of reachable code.
     fn translate_op(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        // Plain memory's base and bound, loaded by an access, serve the
+        // accesses after it while nothing can move the memory (a call, a
+        // `memory.*` operator) and the code stays in blocks the load
+        // dominates (no control operator).
         if self.translate_control(op)? || self.translate_memory(op)? || self.translate_call(op)? {
+            if !is_load_or_store(op) {
+                self.plain_view = None;
+            }
             return Ok(());
         }
         self.translate_plain(op)
@@ -715,58 +761,62 @@ impl<'a> FuncTranslator<'a> {
                 .ins()
                 .store(flags, left, self.runtime, offsets::RUNTIME_FUEL);
         }
-        // An atomic load: never merged with an earlier one, and a fence for
-        // Cranelift's alias analysis, so page-table loads after a safepoint
-        // are never reused from before it.
+        // The doorbell: one byte for interrupts and shootdowns alike. An
+        // atomic load: never merged with an earlier one, and a fence for
+        // Cranelift's alias analysis, so page-table entries loaded after a
+        // safepoint are never reused from before it.
         let readonly = self.readonly_flags();
-        let interrupt = self
+        let doorbell = self
             .b
             .ins()
-            .load(I64, readonly, self.runtime, offsets::RUNTIME_INTERRUPT);
-        let set = self
+            .load(I64, readonly, self.runtime, offsets::RUNTIME_DOORBELL);
+        let rung = self
             .b
             .ins()
-            .atomic_load(I8, MemFlagsData::trusted(), interrupt);
-        self.trap_if(set, TrapCode::Interrupted);
-        if let (MemoryLowering::Virtual, Some(memory)) = (self.settings.memory, self.memory0) {
-            let flags = self.memory_flags();
-            let handshake = self
-                .b
-                .ins()
-                .load(I64, flags, memory, offsets::MEMORY_SAFEPOINT);
-            let requested_addr = self
-                .b
-                .ins()
-                .iadd_imm_s(handshake, i64::from(offsets::SAFEPOINT_REQUESTED));
-            let requested = self
-                .b
-                .ins()
-                .atomic_load(I64, MemFlagsData::trusted(), requested_addr);
-            let acked = self
-                .b
-                .ins()
-                .load(I64, flags, handshake, offsets::SAFEPOINT_ACKED);
-            let pending = self.b.ins().icmp(IntCC::NotEqual, requested, acked);
-            let ack = self.b.create_block();
-            let cont = self.b.create_block();
-            self.b.ins().brif(pending, ack, &[], cont, &[]);
-            self.b.switch_to_block(ack);
-            self.b.seal_block(ack);
-            self.b.set_cold_block(ack);
-            let acked_addr = self
-                .b
-                .ins()
-                .iadd_imm_s(handshake, i64::from(offsets::SAFEPOINT_ACKED));
-            self.b
-                .ins()
-                .atomic_store(MemFlagsData::trusted(), requested, acked_addr);
-            self.b.ins().jump(cont, &[]);
-            self.b.switch_to_block(cont);
-            self.b.seal_block(cont);
-        }
+            .atomic_load(I8, MemFlagsData::trusted(), doorbell);
+        let answer = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.ins().brif(rung, answer, &[], cont, &[]);
+        self.b.switch_to_block(answer);
+        self.b.seal_block(answer);
+        self.b.set_cold_block(answer);
+        self.call_stub(SlowPathStub::Safepoint, &[]);
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
     }
 
     // ---- libcalls ----
+
+    /// Calls slow-path `stub` of this module's code with `vmctx` and
+    /// `args`, then tests for a trap.
+    fn call_stub(&mut self, stub: SlowPathStub, args: &[Value]) {
+        let callee = match self.stubs.get(&(stub as u32)) {
+            Some(&callee) => callee,
+            None => {
+                let signature = self.b.import_signature(stub_signature(stub));
+                // The stubs follow the defined functions in the text.
+                let index = self.info.bodies.len() as u32 + stub as u32;
+                let name = self
+                    .b
+                    .func
+                    .declare_imported_user_function(UserExternalName::new(FUNC_NAMESPACE, index));
+                let callee = self.b.import_function(ExtFuncData {
+                    name: ExternalName::user(name),
+                    signature,
+                    colocated: true,
+                    patchable: false,
+                });
+                self.stubs.insert(stub as u32, callee);
+                callee
+            }
+        };
+        let mut full = Vec::with_capacity(args.len() + 1);
+        full.push(self.vmctx);
+        full.extend_from_slice(args);
+        self.b.ins().call(callee, &full);
+        self.check_trap();
+    }
 
     /// Calls libcall `call` with `vmctx` and `args`; tests for a trap
     /// after those that may trap. Returns its result, if any.

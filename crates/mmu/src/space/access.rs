@@ -11,7 +11,7 @@ use std::ptr;
 use std::sync::Arc;
 
 use super::{AddressSpace, SpaceInner};
-use crate::shootdown::Accessor;
+use crate::shootdown::{Accessor, Doorbell};
 use crate::{MemoryFault, PAGE_SIZE};
 
 const PAGE_MASK: u64 = PAGE_SIZE as u64 - 1;
@@ -42,9 +42,19 @@ pub struct Pinned {
 impl AddressSpace {
     /// Pins the space for lock-free access.
     pub fn pin(&self) -> Pinned {
+        self.pin_with(None)
+    }
+
+    /// Pins the space for lock-free access; a shootdown that asks this
+    /// pin for a safepoint also rings `doorbell` (see [`Doorbell`]).
+    pub fn pin_with_doorbell(&self, doorbell: Arc<Doorbell>) -> Pinned {
+        self.pin_with(Some(doorbell))
+    }
+
+    fn pin_with(&self, doorbell: Option<Arc<Doorbell>>) -> Pinned {
         self.inner.readers.pin();
         Pinned {
-            accessor: self.inner.accessors.register(),
+            accessor: self.inner.accessors.register(doorbell),
             owner: self.clone(),
             _thread_bound: PhantomData,
         }
@@ -84,26 +94,21 @@ pub struct RawTranslation {
     /// The number of entries of each table; a page at or beyond it takes
     /// the slow path.
     pub table_pages: u64,
-    /// The pin's handshake: a `u64` of requests at offset 0 and a `u64` of
-    /// acknowledgements at offset 8. Code holding the pin acknowledges at
-    /// its safepoints by storing (release) the requests it loaded (acquire)
-    /// into the acknowledgements, as [`Pinned::safepoint`] does.
-    pub safepoint: *const u64,
 }
 
 impl Pinned {
-    /// The tables and handshake words for code that translates inline
-    /// (a compiled engine). The same contract as [`Pinned::read`] and
-    /// [`Pinned::write`] holds: a non-zero entry may be accessed within its
-    /// page while this pin lives, and only until the next safepoint after
-    /// a shootdown was requested.
+    /// The tables for code that translates inline (a compiled engine).
+    /// The same contract as [`Pinned::read`] and [`Pinned::write`] holds:
+    /// a non-zero entry may be accessed within its page while this pin
+    /// lives, and only until the next [`Pinned::safepoint`] after a
+    /// shootdown was requested (which such code learns from the pin's
+    /// [`Doorbell`]).
     pub fn raw_translation(&self) -> RawTranslation {
         let (read_table, write_table, table_pages) = self.inner().tables.raw();
         RawTranslation {
             read_table,
             write_table,
             table_pages,
-            safepoint: Arc::as_ptr(&self.accessor).cast(),
         }
     }
 

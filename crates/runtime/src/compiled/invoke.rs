@@ -8,6 +8,8 @@
 //! blocking host call never holds up another thread's revocation) and
 //! activate them again afterwards, with fresh addresses.
 
+use std::sync::Arc;
+
 use waven_environ::vm::{EntryTrampoline, TrapCode, VMContext, VMVal};
 use waven_mmu::Pinned;
 
@@ -202,17 +204,17 @@ fn leave<T>(store: &mut Store<T>, pins: &mut Pins, saved: Saved) -> Result<(), T
 }
 
 /// Points the runtime block at the store's current function references,
-/// libcalls and interrupt flag (they may have moved since the last entry
-/// or during a host call).
+/// libcalls and doorbell (they may have moved since the last entry or
+/// during a host call).
 pub(crate) fn refresh<T>(store: &mut Store<T>) {
     if store.inner.vm.libcalls.is_empty() {
         store.inner.vm.libcalls = super::libcalls::table::<T>();
     }
-    let interrupt = std::ptr::from_ref(store.inner.interrupt.flag()).cast::<u8>();
+    let doorbell = store.inner.vm.doorbell.as_ptr();
     let funcrefs = store.inner.vm.funcrefs.as_ptr();
     let libcalls = store.inner.vm.libcalls.as_ptr();
     let block = store.inner.vm.runtime.get_mut();
-    block.vm.interrupt = interrupt;
+    block.vm.doorbell = doorbell;
     block.vm.funcrefs = funcrefs;
     block.vm.libcalls = libcalls;
 }
@@ -220,16 +222,18 @@ pub(crate) fn refresh<T>(store: &mut Store<T>) {
 /// Activates every memory of the store: pins virtual memories, and
 /// records where each memory's bytes or tables are.
 pub(crate) fn activate<T>(store: &mut Store<T>, pins: &mut Pins) {
+    let doorbell = &store.inner.vm.doorbell;
     for memory in &mut store.inner.memories {
         let vm = memory.vm.get_mut();
         match &mut memory.backing {
             Backing::Virtual(space) => {
-                let pin = space.pin();
+                // Shootdowns asked of this pin ring the store's doorbell,
+                // which compiled code polls at its safepoints.
+                let pin = space.pin_with_doorbell(Arc::clone(doorbell));
                 let raw = pin.raw_translation();
                 vm.read_table = raw.read_table;
                 vm.write_table = raw.write_table;
                 vm.table_pages = raw.table_pages;
-                vm.safepoint = raw.safepoint.cast();
                 pins.push(pin);
             }
             Backing::Plain(plain) => {

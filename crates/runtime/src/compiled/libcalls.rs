@@ -7,12 +7,15 @@
 //! A failing libcall records the trap in the runtime block and returns 0;
 //! compiled code tests the block after the call.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use waven_environ::vm::{Libcall, TrapCode, VMContext, VMVal};
+use waven_mmu::Doorbell;
 
 use crate::error::{Trap, TrapKind};
 use crate::func::Caller;
+use crate::interrupt::DOORBELL_INTERRUPT;
 use crate::store::{Backing, FuncEntity, Instance, Store};
 use crate::value::Val;
 use crate::vm_store::{InstanceVm, RuntimeBlock};
@@ -42,6 +45,7 @@ pub(crate) fn table<T>() -> Box<[usize]> {
     set(Libcall::ElemDrop, elem_drop::<T> as *const () as usize);
     set(Libcall::HostCall, host_call::<T> as *const () as usize);
     set(Libcall::TrapFrame, trap_frame::<T> as *const () as usize);
+    set(Libcall::Safepoint, safepoint::<T> as *const () as usize);
     table.into_boxed_slice()
 }
 
@@ -394,6 +398,36 @@ extern "C" fn trap_frame<T>(vmctx: *mut VMContext, func: u32) {
     if frames.len() < MAX_TRAP_FRAMES {
         frames.push((instance, func));
     }
+}
+
+/// The store's doorbell rang at a safepoint of compiled code: acknowledges
+/// the shootdowns asked of the running entry's pins, then traps if the
+/// store was interrupted.
+extern "C" fn safepoint<T>(vmctx: *mut VMContext) {
+    // SAFETY: libcalls are called only by compiled code of a running entry.
+    let (store, _) = unsafe { caller::<T>(vmctx) };
+    let doorbell = Arc::clone(&store.inner.vm.doorbell);
+    // Cleared before the acknowledgement: a shootdown whose ring this
+    // clears asked before it, so the acknowledgement below covers it; a
+    // later ring stays for the next safepoint (`waven_mmu::Doorbell`).
+    doorbell.take(Doorbell::SHOOTDOWN);
+    let pins = store.inner.vm.runtime.get_mut().pins;
+    // SAFETY: `pins` points at the running entry's pin list (a local of its
+    // frame, below us on this thread's stack); nothing else uses it now.
+    for pin in unsafe { &*pins } {
+        pin.safepoint();
+    }
+    if !store.inner.interrupt.flag().load(Ordering::SeqCst) {
+        // A ring of an interrupt handle this store no longer uses: cleared,
+        // unless the current handle interrupts meanwhile (its flag is set
+        // before its ring, so the second test sees it).
+        doorbell.take(DOORBELL_INTERRUPT);
+        if !store.inner.interrupt.flag().load(Ordering::SeqCst) {
+            return;
+        }
+        doorbell.ring(DOORBELL_INTERRUPT);
+    }
+    raise(store, TrapKind::Interrupted);
 }
 
 /// `f32::ceil` for compiled code.
