@@ -196,3 +196,26 @@ fn compiler_is_shareable_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Compiler>();
 }
+
+/// A second access through the same index in the same page reuses the
+/// first one's translation: far fewer instructions than a table lookup.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn a_second_access_of_the_same_index_reuses_the_translation() {
+    let module =
+        |body: &str| format!("(module (memory 1) (func (param i32 i32) (result i32) {body}))");
+    let one = module("(i32.add (i32.load offset=4 (local.get 0)) (local.get 1))");
+    let two =
+        module("(i32.add (i32.load offset=4 (local.get 0)) (i32.load offset=8 (local.get 0)))");
+    let other =
+        module("(i32.add (i32.load offset=4 (local.get 0)) (i32.load offset=8 (local.get 1)))");
+    let settings = ALL_SETTINGS[0];
+    let base = hot_instructions(&one, settings);
+    let reused = hot_instructions(&two, settings) - base;
+    let looked_up = hot_instructions(&other, settings) - base;
+    println!("reused: {reused} instructions, looked up: {looked_up}");
+    assert!(
+        reused + 4 <= looked_up,
+        "reused {reused}, looked up {looked_up}"
+    );
+}

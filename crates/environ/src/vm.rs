@@ -99,15 +99,20 @@
 //!   if p == 0                             → slow path
 //!   access p + (addr & 0xfff)
 //! ```
-//! The slow path is [`Libcall::LoadSlow`] / [`Libcall::StoreSlow`], which
-//! goes through the MMU (page crossing, zero and copy-on-write pages,
-//! faults, bounds) and may trap.
+//! The slow path is [`SlowPathStub::Load`] / [`SlowPathStub::Store`]
+//! (calling [`Libcall::LoadSlow`] / [`Libcall::StoreSlow`]), which goes
+//! through the MMU (page crossing, zero and copy-on-write pages, faults,
+//! bounds) and may trap.
 //!
 //! *Plain* memory: `if addr + n > bound → trap MemoryOutOfBounds`, else
 //! access `base + addr`.
 //!
-//! `base`, `bound` and the table pointers may change at any call (host
-//! calls, `memory.grow`): compiled code reloads them after calls.
+//! The table pointers and `table_pages` of a virtual memory never change
+//! while its instance lives (the tables are sized for the maximum and each
+//! activation writes the same values): compiled code loads them once per
+//! call. `base` and `bound` of a plain memory may change at any call (host
+//! calls, `memory.grow`): compiled code reloads them after calls and
+//! control-flow joins.
 
 /// The size of one value slot at the boundary.
 pub const VAL_SLOT_BYTES: u32 = 16;

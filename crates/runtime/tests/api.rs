@@ -213,6 +213,32 @@ fn deep_recursion_traps_on_a_thread_with_a_small_stack() {
     );
 }
 
+/// A load through a page that reads as zeros, a store to the same page
+/// (its first write gives it a frame of its own), then a load of what was
+/// stored: the second load must not reuse the first one's translation
+/// (same index operand, same page), which pointed at the shared zero page.
+#[test]
+fn a_load_after_a_first_write_sees_the_written_value() {
+    for &backend in BACKENDS {
+        let engine = engine(backend, false);
+        let module = module(
+            &engine,
+            r#"(module (memory 4)
+                 (func (export "rw") (param i32) (result i32)
+                   (drop (i32.load (local.get 0)))
+                   (i32.store offset=4 (i32.add (local.get 0) (i32.const 0)) (i32.const 7))
+                   (i32.add (i32.load offset=4 (local.get 0)) (i32.load (local.get 0)))))"#,
+        );
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let rw = instance.get_func(&store, "rw").unwrap();
+        for page in 0..4 {
+            let result = call(&mut store, rw, &[Val::I32(page * 4096 + 100)], 1).unwrap();
+            assert_eq!(result, [Val::I32(7)], "{backend:?}, page {page}");
+        }
+    }
+}
+
 const STORE_AT: &str = r#"
 (module
   (memory (export "memory") 1)

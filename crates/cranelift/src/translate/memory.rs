@@ -23,11 +23,46 @@ use wasmparser::{MemArg, MemArgTarget, Operator};
 use waven_environ::code::MemoryLowering;
 use waven_environ::vm::{offsets, Libcall, SlowPathStub, TrapCode};
 
+use cranelift_frontend::Variable;
+
 use super::FuncTranslator;
 use crate::CompileError;
 
 /// The page size of the software MMU's tables.
 const PAGE_SIZE: i64 = 4096;
+
+/// The most translations kept for reuse at once (each holds a register
+/// while it may be used).
+const MAX_REUSES: usize = 3;
+
+/// The translation of an earlier virtual access that later accesses with
+/// the same index operand may reuse.
+///
+/// Within straight-line code (no control operator, call or `memory.*`
+/// operator in between, which is also where safepoints are), the page
+/// tables change only through this thread's slow paths. So when an access
+/// `index + offset` lies in the same page as an earlier access `index +
+/// earlier.offset` that took the fast path, its host address is the
+/// earlier one plus the difference of the offsets: no table lookup. The
+/// earlier host address lives in a variable that every slow path of the
+/// stretch sets to 0 (a copy-on-write or zero page may have been replaced
+/// there), and 0 never matches. Revocation stays final: a reused
+/// translation is used before the next safepoint, like the table entry it
+/// came from.
+#[derive(Clone, Copy)]
+pub(super) struct Reuse {
+    /// The index operand (the same SSA value).
+    index: Value,
+    /// The earlier access's static offset.
+    offset: u64,
+    /// Its size in bytes.
+    size: u8,
+    /// Whether it was a store (a write translation serves loads too: a
+    /// writable page is readable and both tables hold the same frame).
+    write: bool,
+    /// Its host address, or 0 once a slow path may have run.
+    host: Variable,
+}
 
 /// One access: the Wasm type, the bytes accessed, and for narrow loads
 /// whether they sign-extend.
@@ -228,13 +263,14 @@ impl FuncTranslator<'_> {
                 let done = self.b.create_block();
                 let v = self.b.append_block_param(done, a.ty);
                 let slow = self.b.create_block();
-                let host = self.virtual_translate(addr, a.size, slow, false);
+                let host = self.virtual_host(index, memarg.offset, addr, a.size, slow, false);
                 let fast = self.native_load(a, host, 0);
                 self.b.ins().jump(done, &[BlockArg::Value(fast)]);
 
                 self.b.switch_to_block(slow);
                 self.b.seal_block(slow);
                 self.b.set_cold_block(slow);
+                self.invalidate_reuses();
                 let raw = self.call_slow_path(SlowPathStub::Load, addr, a.size, None);
                 let slow_v = self.value_of_raw(a, raw);
                 self.b.ins().jump(done, &[BlockArg::Value(slow_v)]);
@@ -262,13 +298,14 @@ impl FuncTranslator<'_> {
                 let addr = self.effective_address(index, memarg.offset);
                 let done = self.b.create_block();
                 let slow = self.b.create_block();
-                let host = self.virtual_translate(addr, a.size, slow, true);
+                let host = self.virtual_host(index, memarg.offset, addr, a.size, slow, true);
                 self.native_store(a, value, host, 0);
                 self.b.ins().jump(done, &[]);
 
                 self.b.switch_to_block(slow);
                 self.b.seal_block(slow);
                 self.b.set_cold_block(slow);
+                self.invalidate_reuses();
                 let raw = self.raw_bits(a, value);
                 self.call_slow_path(SlowPathStub::Store, addr, a.size, Some(raw));
                 self.b.ins().jump(done, &[]);
@@ -316,7 +353,109 @@ impl FuncTranslator<'_> {
         }
     }
 
-    /// Virtual lowering: the inline table lookup. Branches to `slow` when
+    /// Forgets every memory view of straight-line code: plain base and
+    /// bound, reusable translations.
+    pub(super) fn forget_memory_views(&mut self) {
+        self.plain_view = None;
+        self.reuses.clear();
+    }
+
+    /// In a slow path: no translation made before it may be reused.
+    fn invalidate_reuses(&mut self) {
+        for reuse in self.reuses.clone() {
+            let zero = self.b.ins().iconst(I64, 0);
+            self.b.def_var(reuse.host, zero);
+        }
+    }
+
+    /// Virtual lowering: the host address of `size` bytes at `addr` (=
+    /// `index + offset`) on the fast path, branching to `slow` otherwise.
+    /// Reuses an earlier translation of the same index when the access
+    /// lies in its page (see [`Reuse`]); else translates through the table
+    /// and keeps the translation for later accesses.
+    fn virtual_host(
+        &mut self,
+        index: Value,
+        offset: u64,
+        addr: Value,
+        size: u8,
+        slow: cranelift_codegen::ir::Block,
+        write: bool,
+    ) -> Value {
+        // The newest reusable translation of this index. An access at or
+        // after it needs only its last byte checked (its first byte lies
+        // between the earlier first byte and its own last); one before it
+        // needs its first byte checked, and its last byte must not pass
+        // the earlier access's last.
+        let index = self.b.func.dfg.resolve_aliases(index);
+        let dfg = &self.b.func.dfg;
+        let candidate = self.reuses.iter().rev().copied().find_map(|reuse| {
+            if dfg.resolve_aliases(reuse.index) != index || (write && !reuse.write) {
+                return None;
+            }
+            if offset >= reuse.offset {
+                Some((reuse, u64::from(size) - 1))
+            } else if offset + u64::from(size) <= reuse.offset + u64::from(reuse.size) {
+                Some((reuse, 0))
+            } else {
+                None
+            }
+        });
+        let Some((reuse, probe_offset)) = candidate else {
+            let host = self.virtual_translate(addr, size, slow, write, false);
+            let var = self.b.declare_var(I64);
+            self.b.def_var(var, host);
+            if self.reuses.len() == MAX_REUSES {
+                self.reuses.remove(0);
+            }
+            self.reuses.push(Reuse {
+                index,
+                offset,
+                size,
+                write,
+                host: var,
+            });
+            return host;
+        };
+        let first = self.effective_address(index, reuse.offset);
+        let probe = self.b.ins().iadd_imm_s(addr, probe_offset as i64);
+        let apart = self.b.ins().bxor(first, probe);
+        let same_page = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedLessThan, apart, PAGE_SIZE);
+        let known = self.b.use_var(reuse.host);
+        let valid = self.b.create_block();
+        let reused = self.b.create_block();
+        let lookup = self.b.create_block();
+        let join = self.b.create_block();
+        let host = self.b.append_block_param(join, I64);
+        self.b.ins().brif(same_page, valid, &[], lookup, &[]);
+
+        self.b.switch_to_block(valid);
+        self.b.seal_block(valid);
+        self.b.ins().brif(known, reused, &[], lookup, &[]);
+
+        self.b.switch_to_block(reused);
+        self.b.seal_block(reused);
+        let delta = offset.wrapping_sub(reuse.offset) as i64;
+        let from_reuse = self.b.ins().iadd_imm_s(known, delta);
+        self.b.ins().jump(join, &[BlockArg::Value(from_reuse)]);
+
+        // Out of line: in a loop over one array, accesses after the first
+        // mostly hit.
+        self.b.switch_to_block(lookup);
+        self.b.seal_block(lookup);
+        self.b.set_cold_block(lookup);
+        let from_table = self.virtual_translate(addr, size, slow, write, true);
+        self.b.ins().jump(join, &[BlockArg::Value(from_table)]);
+
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        host
+    }
+
+    /// Virtual lowering: the inline table lookup (in cold blocks if `cold`). Branches to `slow` when
     /// the page lies beyond the table, has no entry, or the access may
     /// cross into the next page; otherwise returns the host address of
     /// `addr`. The in-page offset is computed in the block of the access
@@ -327,6 +466,7 @@ impl FuncTranslator<'_> {
         size: u8,
         slow: cranelift_codegen::ir::Block,
         write: bool,
+        cold: bool,
     ) -> Value {
         let [pages, read_table, write_table] = self.tables.expect("loaded at entry");
         let table = if write { write_table } else { read_table };
@@ -336,7 +476,7 @@ impl FuncTranslator<'_> {
             .b
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, pages, vpn);
-        self.branch_slow(beyond, slow);
+        self.branch_slow(beyond, slow, cold);
         let entry_offset = self.b.ins().ishl_imm_s(vpn, 3);
         let entry_addr = self.b.ins().iadd(table, entry_offset);
         let page = self.b.ins().load(I64, flags, entry_addr, 0);
@@ -344,6 +484,9 @@ impl FuncTranslator<'_> {
         self.b.ins().brif(page, cont, &[], slow, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
+        if cold {
+            self.b.set_cold_block(cont);
+        }
         let in_page = self.b.ins().band_imm_s(addr, PAGE_SIZE - 1);
         if size > 1 {
             let crosses = self.b.ins().icmp_imm_s(
@@ -351,7 +494,7 @@ impl FuncTranslator<'_> {
                 in_page,
                 PAGE_SIZE - i64::from(size),
             );
-            self.branch_slow(crosses, slow);
+            self.branch_slow(crosses, slow, cold);
         }
         self.b.ins().iadd(page, in_page)
     }
@@ -380,11 +523,14 @@ impl FuncTranslator<'_> {
             .load(I64, flags, self.runtime, offsets::RUNTIME_SLOW_RESULT)
     }
 
-    /// Continues to `slow` if `cond`, else in a new block.
-    fn branch_slow(&mut self, cond: Value, slow: cranelift_codegen::ir::Block) {
+    /// Continues to `slow` if `cond`, else in a new block (cold if `cold`).
+    fn branch_slow(&mut self, cond: Value, slow: cranelift_codegen::ir::Block, cold: bool) {
         let cont = self.b.create_block();
         self.b.ins().brif(cond, slow, &[], cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
+        if cold {
+            self.b.set_cold_block(cont);
+        }
     }
 }

@@ -306,6 +306,10 @@ pub(crate) struct FuncTranslator<'a> {
     /// Plain lowering: memory 0's base and bound as an earlier access
     /// loaded them, while still valid (see [`FuncTranslator::translate_op`]).
     plain_view: Option<(Value, Value)>,
+    /// Virtual lowering: translations of earlier accesses of this stretch
+    /// of straight-line code that later accesses may reuse (see
+    /// `memory.rs`), newest last.
+    reuses: Vec<memory::Reuse>,
     locals: Vec<Variable>,
     stack: Vec<Value>,
     frames: Vec<Frame>,
@@ -393,6 +397,7 @@ impl<'a> FuncTranslator<'a> {
             memory0: None,
             tables: None,
             plain_view: None,
+            reuses: Vec::new(),
             locals: Vec::new(),
             stack: Vec::new(),
             frames: Vec::new(),
@@ -452,7 +457,7 @@ impl<'a> FuncTranslator<'a> {
         // dominates (no control operator).
         if self.translate_control(op)? || self.translate_memory(op)? || self.translate_call(op)? {
             if !is_load_or_store(op) {
-                self.plain_view = None;
+                self.forget_memory_views();
             }
             return Ok(());
         }
