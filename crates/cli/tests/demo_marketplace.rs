@@ -20,11 +20,19 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Runs `waven` with `args`, a demo on this run's engine (see
+/// `waven_test_support::waven_args`).
 fn waven(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_waven"))
-        .args(args)
+        .args(waven_test_support::waven_args(args))
         .output()
         .expect("waven runs")
+}
+
+/// The suite runs on the interpreter, then again on compiled code.
+#[test]
+fn the_suite_passes_on_the_compiled_engine() {
+    waven_test_support::rerun_on_the_compiled_engine("the_suite_passes_on_the_compiled_engine");
 }
 
 fn text(bytes: &[u8]) -> String {

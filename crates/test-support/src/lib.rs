@@ -60,17 +60,27 @@ pub fn rerun_on_the_compiled_engine(this_test: &str) {
     println!("compiled engine: {summary}");
 }
 
-/// The arguments of a `waven` command for this run's engine: on the
-/// compiled engine, `--engine jit` after the `run` or `platform`
-/// subcommand, unless the arguments choose an engine themselves.
+/// The arguments of a `waven` command for this run's engine, unless the
+/// arguments choose an engine themselves: on the compiled engine,
+/// `--engine jit` after the `run` or `platform` subcommand (whose default
+/// is the interpreter); for a demo (`demo NAME`, whose default is compiled
+/// code where the build has a compiler) the engine of this run, after the
+/// demo's name.
 pub fn waven_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut args = args.to_vec();
-    let subcommand = args.first().copied();
-    if engine_kind() == waven_runtime::EngineKind::Compiled
-        && matches!(subcommand, Some("run" | "platform"))
-        && !args.contains(&"--engine")
-    {
-        args.splice(1..1, ["--engine", "jit"]);
+    if args.contains(&"--engine") {
+        return args;
+    }
+    let compiled = engine_kind() == waven_runtime::EngineKind::Compiled;
+    match args.first().copied() {
+        Some("run" | "platform") if compiled => {
+            args.splice(1..1, ["--engine", "jit"]);
+        }
+        Some("demo") if args.len() >= 2 => {
+            let engine = if compiled { "jit" } else { "interp" };
+            args.splice(2..2, ["--engine", engine]);
+        }
+        _ => {}
     }
     args
 }
