@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 
 use waven_environ::artifact::{Artifact, FORMAT_VERSION, MAGIC};
 use waven_environ::code::{CodegenSettings, CompiledCode, MemoryLowering};
+use waven_environ::vm::SlowPathStub;
 
 fn waven() -> Command {
     Command::new(env!("CARGO_BIN_EXE_waven"))
@@ -38,7 +39,18 @@ const VIRTUAL: CodegenSettings = CodegenSettings {
 /// A valid artifact of `(module (memory 1))`, made without a compiler.
 fn empty_artifact() -> Artifact {
     let wasm = wat::parse_str("(module (memory 1))").unwrap();
-    Artifact::for_host(wasm, CompiledCode::default(), VIRTUAL, VERSION)
+    Artifact::for_host(wasm, stubs_only(), VIRTUAL, VERSION)
+}
+
+/// The code of a module without functions or types: the slow-path stubs
+/// alone (one `ret` byte each; nothing calls them).
+fn stubs_only() -> CompiledCode {
+    let stubs = SlowPathStub::COUNT;
+    CompiledCode {
+        text: vec![0xc3; stubs as usize],
+        funcs: (0..stubs).map(|i| i..i + 1).collect(),
+        ..CompiledCode::default()
+    }
 }
 
 /// Runs `waven run ARGS... FILE`.
@@ -103,7 +115,7 @@ fn settings_must_match_the_flags() {
         fuel: true,
     };
     let path = dir.join("plain.cwasm");
-    let artifact = Artifact::for_host(wasm, CompiledCode::default(), plain, VERSION);
+    let artifact = Artifact::for_host(wasm, stubs_only(), plain, VERSION);
     std::fs::write(&path, artifact.to_bytes()).unwrap();
     assert_refused(
         &run(&path, &[]),
@@ -197,7 +209,7 @@ fn a_large_artifact_flipped_and_truncated_is_refused() {
         "(module (memory 1) (data (i32.const 0) \"{data}\"))"
     ))
     .unwrap();
-    let bytes = Artifact::for_host(wasm, CompiledCode::default(), VIRTUAL, VERSION).to_bytes();
+    let bytes = Artifact::for_host(wasm, stubs_only(), VIRTUAL, VERSION).to_bytes();
     let path = dir.join("large.cwasm");
     std::fs::write(&path, &bytes).unwrap();
     let output = run(&path, &[]);
