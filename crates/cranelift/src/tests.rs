@@ -209,13 +209,51 @@ fn a_second_access_of_the_same_index_reuses_the_translation() {
         module("(i32.add (i32.load offset=4 (local.get 0)) (i32.load offset=8 (local.get 0)))");
     let other =
         module("(i32.add (i32.load offset=4 (local.get 0)) (i32.load offset=8 (local.get 1)))");
+    // A relative: `p - 8` after `p`, as compilers emit negative field
+    // offsets; compared with the same access through another local.
+    let relative = module(
+        "(i32.add (i32.load offset=4 (local.get 0))
+                  (i32.load (i32.add (local.get 0) (i32.const -8))))",
+    );
+    let unrelated = module(
+        "(i32.add (i32.load offset=4 (local.get 0))
+                  (i32.load (i32.add (local.get 1) (i32.const -8))))",
+    );
     let settings = ALL_SETTINGS[0];
     let base = hot_instructions(&one, settings);
     let reused = hot_instructions(&two, settings) - base;
     let looked_up = hot_instructions(&other, settings) - base;
-    println!("reused: {reused} instructions, looked up: {looked_up}");
+    let related = hot_instructions(&relative, settings) - base;
+    let unrelated = hot_instructions(&unrelated, settings) - base;
+    println!(
+        "same index: reused {reused} instructions, looked up {looked_up}; \
+         relative: reused {related}, looked up {unrelated}"
+    );
     assert!(
-        reused + 4 <= looked_up,
+        reused + 8 <= looked_up,
         "reused {reused}, looked up {looked_up}"
     );
+    assert!(
+        related + 3 <= unrelated,
+        "relative {related}, looked up {unrelated}"
+    );
+}
+
+/// A square root that two stores of virtual memory use is computed once
+/// on the hot path (Cranelift would place it on the first store's fast
+/// path and compute it again on the second's, see `anchor` in
+/// `translate/memory.rs`).
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn a_costly_value_two_stores_use_is_computed_once() {
+    let text = "(module (memory 1) (func (param i32 f64) (local f64)
+        (local.set 2 (f64.sqrt (local.get 1)))
+        (f64.store (local.get 0) (f64.add (local.get 2) (f64.const 1)))
+        (f64.store offset=8 (local.get 0) (f64.add (local.get 2) (f64.const 2)))))";
+    for settings in [ALL_SETTINGS[0], ALL_SETTINGS[2]] {
+        let disassembly = disassembly(text, settings);
+        let hot = &disassembly[..disassembly.find("ret").expect("a return")];
+        let roots = hot.matches("sqrtsd").count();
+        assert_eq!(roots, 1, "{:?}:\n{disassembly}", settings.memory);
+    }
 }

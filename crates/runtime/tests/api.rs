@@ -239,6 +239,68 @@ fn a_load_after_a_first_write_sees_the_written_value() {
     }
 }
 
+/// Accesses through `p` (offset 6, then 0), `p - 4` and `p - 12` (offset
+/// 8): the later ones may reuse the first one's translation when they lie
+/// in its page. Read
+/// around a page boundary and at unaligned addresses, each sum matches
+/// the bytes the host wrote; and when `p - 16` wraps below zero, the
+/// access with offset 100 lies beyond 4 GiB and traps, although `p + 100
+/// - 16` would lie in the first access's page.
+#[test]
+fn accesses_relative_to_one_pointer_read_their_own_bytes() {
+    for &backend in BACKENDS {
+        let engine = engine(backend, false);
+        let module = module(
+            &engine,
+            r#"(module (memory (export "memory") 2)
+                 (func (export "sum") (param i32) (result i64)
+                   (i64.add
+                     (i64.add (i64.add (i64.load16_u offset=6 (local.get 0))
+                                       (i64.load32_u (local.get 0)))
+                              (i64.shl (i64.load32_u (i32.add (local.get 0) (i32.const -4)))
+                                       (i64.const 16)))
+                     (i64.shl (i64.load32_u offset=8 (i32.add (local.get 0) (i32.const -12)))
+                              (i64.const 32))))
+                 (func (export "wrap") (param i32) (result i32)
+                   (i32.add (i32.load offset=100 (local.get 0))
+                            (i32.load offset=100 (i32.add (local.get 0) (i32.const -16))))))"#,
+        );
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let memory = instance.get_memory(&store, "memory").unwrap();
+        let bytes: Vec<u8> = (0..8192u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        memory.write(&mut store, 0, &bytes).unwrap();
+        let word = |at: u32| {
+            let at = at as usize;
+            u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()))
+        };
+        let sum = instance.get_func(&store, "sum").unwrap();
+        for p in (4096 - 24..4096 + 24).chain([16, 4093, 8184]) {
+            let half = u64::from(u16::from_le_bytes([
+                bytes[p as usize + 6],
+                bytes[p as usize + 7],
+            ]));
+            let expected = (half + word(p))
+                .wrapping_add(word(p - 4) << 16)
+                .wrapping_add(word(p - 4) << 32);
+            let got = call(&mut store, sum, &[Val::I32(p as i32)], 1).unwrap();
+            assert_eq!(got, [Val::I64(expected as i64)], "{backend:?}, p = {p}");
+        }
+        let wrap = instance.get_func(&store, "wrap").unwrap();
+        let error = call(&mut store, wrap, &[Val::I32(8)], 1).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Trap(Trap {
+                    kind: TrapKind::MemoryOutOfBounds,
+                    ..
+                })
+            ),
+            "{backend:?}: {error}"
+        );
+    }
+}
+
 const STORE_AT: &str = r#"
 (module
   (memory (export "memory") 1)

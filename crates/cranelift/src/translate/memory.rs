@@ -35,33 +35,83 @@ const PAGE_SIZE: i64 = 4096;
 /// while it may be used).
 const MAX_REUSES: usize = 3;
 
-/// The translation of an earlier virtual access that later accesses with
-/// the same index operand may reuse.
+/// An in-page offset that no access fits after: a translation whose
+/// `in_page` variable holds it is void (see [`Reuse`]).
+const VOID_IN_PAGE: i64 = 1 << 40;
+
+/// The largest index constant (`index = root + constant`) under which two
+/// accesses count as relatives (see [`Reuse`]).
+const MAX_RELATIVE: i64 = 1 << 20;
+
+/// The translation of an earlier virtual access that later accesses near
+/// it may reuse.
 ///
 /// Within straight-line code (no control operator, call or `memory.*`
 /// operator in between, which is also where safepoints are), the page
-/// tables change only through this thread's slow paths. So when an access
-/// `index + offset` lies in the same page as an earlier access `index +
-/// earlier.offset` that took the fast path, its host address is the
-/// earlier one plus the difference of the offsets: no table lookup. The
-/// earlier host address lives in a variable that every slow path of the
-/// stretch sets to 0 (a copy-on-write or zero page may have been replaced
-/// there), and 0 never matches. Revocation stays final: a reused
-/// translation is used before the next safepoint, like the table entry it
-/// came from.
+/// tables change only through this thread's slow paths. So when a later
+/// access lies in the same guest page as an earlier one that took the
+/// fast path, its host address is the earlier page's entry plus its own
+/// in-page offset: no table lookup. Accesses are related when their index
+/// operands are `root + c1` and `root + c2` for one SSA value `root` and
+/// small constants (`c1 = c2` for the same operand; compilers emit
+/// negative field offsets as additions). With `d` the distance of the
+/// two effective addresses, the later access fits the earlier page iff
+/// `in_page + d <= PAGE_SIZE - size` (unsigned; a negative sum wraps to a
+/// huge value), one compare:
+///
+/// * `d` is the constant `(c2 - c1) + (offset2 - offset1)` unless the two
+///   `i32` additions may wrap differently, which needs `c2 < c1` and the
+///   wrapped one brought back into range by a larger static offset: so the
+///   constant is used when `c2 >= c1` or `offset2` lies at or below the
+///   earlier offset's page (see `accesses_relative_to_one_pointer_read_
+///   their_own_bytes` in the runtime's API suite for the case it excludes);
+/// * otherwise `d = addr2 - addr1`, computed.
+///
+/// Every slow path of the stretch sets `in_page` to [`VOID_IN_PAGE`] (a
+/// copy-on-write or zero page may have been replaced there), which fails
+/// the test for every distance a translation is reused at. Revocation
+/// stays final: a reused translation is used before the next safepoint,
+/// like the table entry it came from.
 #[derive(Clone, Copy)]
 pub(super) struct Reuse {
-    /// The index operand (the same SSA value).
-    index: Value,
+    /// The index as `root + constant`.
+    relative: (Value, i64),
+    /// The earlier access's effective address (`u64`).
+    addr: Value,
     /// The earlier access's static offset.
     offset: u64,
-    /// Its size in bytes.
-    size: u8,
     /// Whether it was a store (a write translation serves loads too: a
     /// writable page is readable and both tables hold the same frame).
     write: bool,
-    /// Its host address, or 0 once a slow path may have run.
-    host: Variable,
+    /// Its in-page offset, or [`VOID_IN_PAGE`] once a slow path may have
+    /// run.
+    in_page: Variable,
+    /// Its page's table entry (the host address of the page).
+    page: Variable,
+}
+
+/// The distance from an earlier access's effective address to a later
+/// one's: constant or computed.
+#[derive(Clone, Copy)]
+enum Distance {
+    Constant(i64),
+    Computed(Value),
+}
+
+/// A virtual access being lowered.
+struct Site {
+    /// The index operand and the static offset.
+    index: Value,
+    offset: u64,
+    /// Their sum as a `u64`.
+    addr: Value,
+    access: Access,
+    /// The value to store, or `None` for a load.
+    stored: Option<Value>,
+    /// Where the table lookup branches when it fails.
+    slow: cranelift_codegen::ir::Block,
+    /// Where every fast path continues (with the value, for a load).
+    done: cranelift_codegen::ir::Block,
 }
 
 /// One access: the Wasm type, the bytes accessed, and for narrow loads
@@ -263,9 +313,16 @@ impl FuncTranslator<'_> {
                 let done = self.b.create_block();
                 let v = self.b.append_block_param(done, a.ty);
                 let slow = self.b.create_block();
-                let host = self.virtual_host(index, memarg.offset, addr, a.size, slow, false);
-                let fast = self.native_load(a, host, 0);
-                self.b.ins().jump(done, &[BlockArg::Value(fast)]);
+                let site = Site {
+                    index,
+                    offset: memarg.offset,
+                    addr,
+                    access: a,
+                    stored: None,
+                    slow,
+                    done,
+                };
+                self.virtual_fast_paths(site);
 
                 self.b.switch_to_block(slow);
                 self.b.seal_block(slow);
@@ -295,12 +352,20 @@ impl FuncTranslator<'_> {
                 self.native_store(a, value, base, offset);
             }
             MemoryLowering::Virtual => {
+                self.anchor(value);
                 let addr = self.effective_address(index, memarg.offset);
                 let done = self.b.create_block();
                 let slow = self.b.create_block();
-                let host = self.virtual_host(index, memarg.offset, addr, a.size, slow, true);
-                self.native_store(a, value, host, 0);
-                self.b.ins().jump(done, &[]);
+                let site = Site {
+                    index,
+                    offset: memarg.offset,
+                    addr,
+                    access: a,
+                    stored: Some(value),
+                    slow,
+                    done,
+                };
+                self.virtual_fast_paths(site);
 
                 self.b.switch_to_block(slow);
                 self.b.seal_block(slow);
@@ -315,6 +380,64 @@ impl FuncTranslator<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Makes Cranelift compute a value to store here, before the branches
+    /// of a virtual access, when it is costly to compute, by a use that
+    /// has an effect: a store to the runtime's slow-path result slot,
+    /// which nothing reads until a load's slow path has written it.
+    /// Without it, Cranelift places a pure computation at its first use,
+    /// on the access's fast path, and computes it again on every later
+    /// path that this one does not dominate (see wasmtime issue 8959): in
+    /// `nbody`, one `sqrt` and one division per following store. Cheap
+    /// values are not worth the extra store.
+    fn anchor(&mut self, value: Value) {
+        if self.is_costly(value) {
+            let flags = self.vm_flags();
+            self.b
+                .ins()
+                .store(flags, value, self.runtime, offsets::RUNTIME_SLOW_RESULT);
+        }
+    }
+
+    /// Whether pure instructions compute `value` with a division, a
+    /// remainder or a square root, or with a chain of a few operations.
+    fn is_costly(&self, value: Value) -> bool {
+        use cranelift_codegen::ir::{Opcode, ValueDef};
+        const LONG_CHAIN: usize = 3;
+        let dfg = &self.b.func.dfg;
+        let mut pending = vec![value];
+        let mut operations = 0;
+        while let Some(v) = pending.pop() {
+            let ValueDef::Result(inst, _) = dfg.value_def(dfg.resolve_aliases(v)) else {
+                continue;
+            };
+            let opcode = dfg.insts[inst].opcode();
+            if matches!(
+                opcode,
+                Opcode::Sqrt
+                    | Opcode::Fdiv
+                    | Opcode::Udiv
+                    | Opcode::Sdiv
+                    | Opcode::Urem
+                    | Opcode::Srem
+            ) {
+                return true;
+            }
+            let pure = !opcode.can_load()
+                && !opcode.can_store()
+                && !opcode.is_call()
+                && !opcode.other_side_effects();
+            if !pure {
+                continue;
+            }
+            operations += 1;
+            if operations >= LONG_CHAIN {
+                return true;
+            }
+            pending.extend_from_slice(dfg.inst_args(inst));
+        }
+        false
     }
 
     /// Plain lowering: traps unless `index + offset + size <= bound`, and
@@ -363,102 +486,163 @@ impl FuncTranslator<'_> {
     /// In a slow path: no translation made before it may be reused.
     fn invalidate_reuses(&mut self) {
         for reuse in self.reuses.clone() {
-            let zero = self.b.ins().iconst(I64, 0);
-            self.b.def_var(reuse.host, zero);
+            let void = self.b.ins().iconst(I64, VOID_IN_PAGE);
+            self.b.def_var(reuse.in_page, void);
         }
     }
 
-    /// Virtual lowering: the host address of `size` bytes at `addr` (=
-    /// `index + offset`) on the fast path, branching to `slow` otherwise.
-    /// Reuses an earlier translation of the same index when the access
-    /// lies in its page (see [`Reuse`]); else translates through the table
-    /// and keeps the translation for later accesses.
-    fn virtual_host(
-        &mut self,
-        index: Value,
-        offset: u64,
-        addr: Value,
-        size: u8,
-        slow: cranelift_codegen::ir::Block,
-        write: bool,
-    ) -> Value {
-        // The newest reusable translation of this index. An access at or
-        // after it needs only its last byte checked (its first byte lies
-        // between the earlier first byte and its own last); one before it
-        // needs its first byte checked, and its last byte must not pass
-        // the earlier access's last.
-        let index = self.b.func.dfg.resolve_aliases(index);
+    /// The index as `root + constant`, when an `i32` addition or
+    /// subtraction of a small constant made it (else `index + 0`).
+    fn relative_of(&self, index: Value) -> (Value, i64) {
+        use cranelift_codegen::ir::{InstructionData, Opcode, ValueDef};
         let dfg = &self.b.func.dfg;
-        let candidate = self.reuses.iter().rev().copied().find_map(|reuse| {
-            if dfg.resolve_aliases(reuse.index) != index || (write && !reuse.write) {
-                return None;
+        let constant = |v: Value| match dfg.value_def(dfg.resolve_aliases(v)) {
+            ValueDef::Result(inst, 0) => match dfg.insts[inst] {
+                InstructionData::UnaryImm {
+                    opcode: Opcode::Iconst,
+                    imm,
+                } => Some(i64::from(imm.bits() as i32)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let ValueDef::Result(inst, 0) = dfg.value_def(index) {
+            if let InstructionData::Binary { opcode, args } = dfg.insts[inst] {
+                let [a, b] = args.map(|v| dfg.resolve_aliases(v));
+                let found = match opcode {
+                    Opcode::Iadd => constant(b).map(|c| (a, c)).or(constant(a).map(|c| (b, c))),
+                    Opcode::Isub => constant(b).map(|c| (a, -c)),
+                    _ => None,
+                };
+                if let Some((root, c)) = found.filter(|(_, c)| c.abs() < MAX_RELATIVE) {
+                    return (root, c);
+                }
             }
-            if offset >= reuse.offset {
-                Some((reuse, u64::from(size) - 1))
-            } else if offset + u64::from(size) <= reuse.offset + u64::from(reuse.size) {
-                Some((reuse, 0))
-            } else {
-                None
-            }
-        });
-        let Some((reuse, probe_offset)) = candidate else {
-            let host = self.virtual_translate(addr, size, slow, write, false);
-            let var = self.b.declare_var(I64);
-            self.b.def_var(var, host);
+        }
+        (index, 0)
+    }
+
+    /// Virtual lowering: the fast paths of an access, each ending in a
+    /// jump to `site.done` (with the value, for a load); the table lookup
+    /// branches to `site.slow`. Reuses an earlier translation of the same
+    /// index or a relative when the access lies in its page (see
+    /// [`Reuse`]); else translates through the table and keeps the
+    /// translation for later accesses.
+    fn virtual_fast_paths(&mut self, site: Site) {
+        let write = site.stored.is_some();
+        let size = site.access.size;
+        let index = self.b.func.dfg.resolve_aliases(site.index);
+        let relative = self.relative_of(index);
+        let last_start = PAGE_SIZE - i64::from(size);
+        let candidate = self
+            .reuses
+            .iter()
+            .rev()
+            .find(|reuse| reuse.relative.0 == relative.0 && (!write || reuse.write))
+            .copied()
+            .and_then(|reuse| {
+                let distance =
+                    (relative.1 - reuse.relative.1) + (site.offset as i64 - reuse.offset as i64);
+                if !(-PAGE_SIZE..=last_start).contains(&distance) {
+                    return None;
+                }
+                let exact = relative.1 >= reuse.relative.1
+                    || site.offset <= reuse.offset & !(PAGE_SIZE as u64 - 1);
+                if exact {
+                    Some((reuse, Distance::Constant(distance)))
+                } else {
+                    let distance = self.b.ins().isub(site.addr, reuse.addr);
+                    Some((reuse, Distance::Computed(distance)))
+                }
+            });
+        let Some((reuse, distance)) = candidate else {
+            let (page, in_page) = self.virtual_translate(site.addr, size, site.slow, write, false);
+            let page_var = self.b.declare_var(I64);
+            self.b.def_var(page_var, page);
+            let in_page_var = self.b.declare_var(I64);
+            self.b.def_var(in_page_var, in_page);
             if self.reuses.len() == MAX_REUSES {
                 self.reuses.remove(0);
             }
             self.reuses.push(Reuse {
-                index,
-                offset,
-                size,
+                relative,
+                addr: site.addr,
+                offset: site.offset,
                 write,
-                host: var,
+                in_page: in_page_var,
+                page: page_var,
             });
-            return host;
+            self.fast_access(&site, page, in_page, 0);
+            return;
         };
-        let first = self.effective_address(index, reuse.offset);
-        let probe = self.b.ins().iadd_imm_s(addr, probe_offset as i64);
-        let apart = self.b.ins().bxor(first, probe);
-        let same_page = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::UnsignedLessThan, apart, PAGE_SIZE);
-        let known = self.b.use_var(reuse.host);
-        let valid = self.b.create_block();
+        // The access fits the earlier one's page iff
+        // `in_page + distance <= PAGE_SIZE - size` (unsigned).
+        let in_page = self.b.use_var(reuse.in_page);
+        let (outside, moved, displacement) = match distance {
+            Distance::Constant(d) if d >= 0 => {
+                let outside =
+                    self.b
+                        .ins()
+                        .icmp_imm_s(IntCC::UnsignedGreaterThan, in_page, last_start - d);
+                (outside, in_page, d as i32)
+            }
+            Distance::Constant(d) => {
+                let moved = self.b.ins().iadd_imm_s(in_page, d);
+                let outside =
+                    self.b
+                        .ins()
+                        .icmp_imm_s(IntCC::UnsignedGreaterThan, moved, last_start);
+                (outside, in_page, d as i32)
+            }
+            Distance::Computed(d) => {
+                let moved = self.b.ins().iadd(in_page, d);
+                let outside =
+                    self.b
+                        .ins()
+                        .icmp_imm_s(IntCC::UnsignedGreaterThan, moved, last_start);
+                (outside, moved, 0)
+            }
+        };
         let reused = self.b.create_block();
         let lookup = self.b.create_block();
-        let join = self.b.create_block();
-        let host = self.b.append_block_param(join, I64);
-        self.b.ins().brif(same_page, valid, &[], lookup, &[]);
-
-        self.b.switch_to_block(valid);
-        self.b.seal_block(valid);
-        self.b.ins().brif(known, reused, &[], lookup, &[]);
+        self.b.ins().brif(outside, lookup, &[], reused, &[]);
 
         self.b.switch_to_block(reused);
         self.b.seal_block(reused);
-        let delta = offset.wrapping_sub(reuse.offset) as i64;
-        let from_reuse = self.b.ins().iadd_imm_s(known, delta);
-        self.b.ins().jump(join, &[BlockArg::Value(from_reuse)]);
+        let page = self.b.use_var(reuse.page);
+        self.fast_access(&site, page, moved, displacement);
 
         // Out of line: in a loop over one array, accesses after the first
         // mostly hit.
         self.b.switch_to_block(lookup);
         self.b.seal_block(lookup);
         self.b.set_cold_block(lookup);
-        let from_table = self.virtual_translate(addr, size, slow, write, true);
-        self.b.ins().jump(join, &[BlockArg::Value(from_table)]);
-
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
-        host
+        let (page, in_page) = self.virtual_translate(site.addr, size, site.slow, write, true);
+        self.fast_access(&site, page, in_page, 0);
     }
 
-    /// Virtual lowering: the inline table lookup (in cold blocks if `cold`). Branches to `slow` when
-    /// the page lies beyond the table, has no entry, or the access may
-    /// cross into the next page; otherwise returns the host address of
-    /// `addr`. The in-page offset is computed in the block of the access
+    /// A fast path's end: the access at `page + in_page +
+    /// displacement`, then the jump to `site.done` (with the value, for a
+    /// load).
+    fn fast_access(&mut self, site: &Site, page: Value, in_page: Value, displacement: i32) {
+        let host = self.b.ins().iadd(page, in_page);
+        match site.stored {
+            Some(value) => {
+                self.native_store(site.access, value, host, displacement);
+                self.b.ins().jump(site.done, &[]);
+            }
+            None => {
+                let v = self.native_load(site.access, host, displacement);
+                self.b.ins().jump(site.done, &[BlockArg::Value(v)]);
+            }
+        }
+    }
+
+    /// Virtual lowering: the inline table lookup (in cold blocks if
+    /// `cold`). Branches to `slow` when the page lies beyond the table, has
+    /// no entry, or the access may cross into the next page; otherwise
+    /// returns the table entry (the host address of the page) and the
+    /// in-page offset of `addr`. The in-page offset is computed in the block of the access
     /// itself, so that Cranelift does not compute it twice.
     fn virtual_translate(
         &mut self,
@@ -467,7 +651,7 @@ impl FuncTranslator<'_> {
         slow: cranelift_codegen::ir::Block,
         write: bool,
         cold: bool,
-    ) -> Value {
+    ) -> (Value, Value) {
         let [pages, read_table, write_table] = self.tables.expect("loaded at entry");
         let table = if write { write_table } else { read_table };
         let flags = self.memory_flags();
@@ -496,7 +680,7 @@ impl FuncTranslator<'_> {
             );
             self.branch_slow(crosses, slow, cold);
         }
-        self.b.ins().iadd(page, in_page)
+        (page, in_page)
     }
 
     /// Calls slow-path `stub` of memory 0 for `size` bytes at `addr` (a
