@@ -14,7 +14,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use waven_environ::artifact::Artifact;
 use waven_environ::code::MemoryLowering;
-use waven_runtime::{Config, Engine, ExternType, Module};
+use waven_runtime::{Config, Engine, EngineKind, ExternType, Module};
 
 /// Every function of the `waven` import module (DESIGN.md section 4), in
 /// the order of the design's table.
@@ -68,8 +68,10 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
         e.set_path(&args.module);
         anyhow!("{}: {e}", args.module.display())
     })?;
-    // Inspecting instantiates nothing: an empty frame pool will do.
+    // Inspecting instantiates nothing: an empty frame pool will do, and
+    // the interpreter's engine validates without compiling.
     let engine = Engine::new(Config {
+        engine: EngineKind::Interpreter,
         frame_budget: 0,
         ..Config::default()
     })

@@ -276,7 +276,14 @@ fn defaults() {
     let fx = Fixture::new("defaults");
     let manifest = fx.parse(TENANTS).unwrap();
     assert_eq!(manifest.frame_budget, 1 << 30);
-    assert_eq!(manifest.engine, EngineKind::Interp);
+    // Compiled code where the build has a compiler (not in the enclave
+    // profile).
+    let engine = if waven_runtime::COMPILER_AVAILABLE {
+        EngineKind::Compiled
+    } else {
+        EngineKind::Interp
+    };
+    assert_eq!(manifest.engine, engine);
     assert_eq!(manifest.memory, MemoryKind::Virtual);
     assert_eq!(manifest.run, RunMode::Parallel);
     assert_eq!(manifest.order, ["provider", "analyst"]);
@@ -1101,18 +1108,29 @@ fn artifacts_need_the_compiled_engine() {
     fs::write(fx.path("renamed.wasm"), b"\0wavencw\x01\0\0\0rest").unwrap();
     let message = "module `m.cwasm` is a precompiled artifact, which runs on the compiled \
                    engine only: set engine = \"compiled\" (or \"jit\")";
-    fx.fails(ARTIFACT_TENANT, "3:10", message);
     fx.fails(
         &format!("engine = \"interp\"\n{ARTIFACT_TENANT}"),
         "4:10",
         message,
     );
-    fx.fails(
-        "[[tenant]]\nname = \"t\"\nmodule = \"renamed.wasm\"\n",
-        "3:10",
-        "module `renamed.wasm` is a precompiled artifact, which runs on the compiled engine \
-         only: set engine = \"compiled\" (or \"jit\")",
-    );
+    let renamed = "[[tenant]]\nname = \"t\"\nmodule = \"renamed.wasm\"\n";
+    if waven_runtime::COMPILER_AVAILABLE {
+        // Without `engine`, the default is the compiled engine.
+        assert_eq!(
+            fx.parse(ARTIFACT_TENANT).unwrap().engine,
+            EngineKind::Compiled
+        );
+        assert_eq!(fx.parse(renamed).unwrap().engine, EngineKind::Compiled);
+    } else {
+        // The enclave profile's default is the interpreter.
+        fx.fails(ARTIFACT_TENANT, "3:10", message);
+        fx.fails(
+            renamed,
+            "3:10",
+            "module `renamed.wasm` is a precompiled artifact, which runs on the compiled \
+             engine only: set engine = \"compiled\" (or \"jit\")",
+        );
+    }
     let manifest = fx
         .parse(&format!("engine = \"compiled\"\n{ARTIFACT_TENANT}"))
         .unwrap();

@@ -18,7 +18,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use waven_runtime::{Config, Engine, Linker, MemoryBackend, Module, Store, Val};
+use waven_runtime::{Config, Engine, EngineKind, Linker, MemoryBackend, Module, Store, Val};
 
 /// A kernel: its WAT source (exporting `name`) and its problem sizes.
 struct Kernel {
@@ -174,6 +174,7 @@ fn main() {
     let rounds = if quick { 3 } else { 5 };
     let waven = |memory| {
         Engine::new(Config {
+            engine: EngineKind::Interpreter,
             memory,
             frame_budget: FRAME_BUDGET,
             ..Config::default()

@@ -18,16 +18,28 @@ pub enum MemoryBackend {
 }
 
 /// Which engine executes code.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EngineKind {
-    /// The interpreter (the default): translates each function to a
-    /// register IR and runs it in a loop.
-    #[default]
+    /// The interpreter: translates each function to a register IR and
+    /// runs it in a loop. The default of builds without a compiler (the
+    /// enclave profile).
     Interpreter,
     /// The compiled engine: machine code from Cranelift, compiled in
     /// process (builds with the `jit` feature) or loaded from a
-    /// precompiled artifact.
+    /// precompiled artifact. The default where the build has a compiler.
     Compiled,
+}
+
+impl Default for EngineKind {
+    /// Compiled code where this build can compile ([`COMPILER_AVAILABLE`]),
+    /// else the interpreter.
+    fn default() -> EngineKind {
+        if COMPILER_AVAILABLE {
+            EngineKind::Compiled
+        } else {
+            EngineKind::Interpreter
+        }
+    }
 }
 
 /// Settings of an [`Engine`].
@@ -67,7 +79,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            engine: EngineKind::Interpreter,
+            engine: EngineKind::default(),
             memory: MemoryBackend::Virtual,
             frame_budget: 1 << 30,
             fuel: false,

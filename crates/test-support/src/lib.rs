@@ -61,23 +61,24 @@ pub fn rerun_on_the_compiled_engine(this_test: &str) {
 }
 
 /// The arguments of a `waven` command for this run's engine, unless the
-/// arguments choose an engine themselves: on the compiled engine,
-/// `--engine jit` after the `run` or `platform` subcommand (whose default
-/// is the interpreter); for a demo (`demo NAME`, whose default is compiled
-/// code where the build has a compiler) the engine of this run, after the
-/// demo's name.
+/// arguments choose an engine themselves: `--engine jit` or `--engine
+/// interp` after the `run` or `platform` subcommand, or after the demo's
+/// name for `demo NAME` (the default of all three is compiled code where
+/// the build has a compiler, so the interpreter's run names its engine).
 pub fn waven_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut args = args.to_vec();
     if args.contains(&"--engine") {
         return args;
     }
-    let compiled = engine_kind() == waven_runtime::EngineKind::Compiled;
+    let engine = match engine_kind() {
+        waven_runtime::EngineKind::Compiled => "jit",
+        waven_runtime::EngineKind::Interpreter => "interp",
+    };
     match args.first().copied() {
-        Some("run" | "platform") if compiled => {
-            args.splice(1..1, ["--engine", "jit"]);
+        Some("run" | "platform") => {
+            args.splice(1..1, ["--engine", engine]);
         }
         Some("demo") if args.len() >= 2 => {
-            let engine = if compiled { "jit" } else { "interp" };
             args.splice(2..2, ["--engine", engine]);
         }
         _ => {}

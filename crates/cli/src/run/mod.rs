@@ -33,7 +33,8 @@ const TRAP_STATUS: u8 = 134;
 /// compiled at load time or loaded from a precompiled artifact). The
 /// enclave profile generates no code at run time: there `jit` runs only
 /// precompiled artifacts. Without `--engine`, a `.cwasm` artifact runs on
-/// the compiled engine and anything else on the interpreter.
+/// the compiled engine and a module on the build's default (compiled code
+/// where the build has a compiler, else the interpreter).
 pub fn parse_engine(name: &str) -> Result<EngineKind, String> {
     match name {
         "interp" => Ok(EngineKind::Interpreter),
@@ -62,8 +63,9 @@ const INSTANCE: &str = "main";
 /// after it is the guest's (see `crate::argv`).
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Execution engine: interp or jit (default: jit for a precompiled
-    /// .cwasm artifact, interp otherwise).
+    /// Execution engine: jit or interp (default: jit; builds without a
+    /// compiler, such as the enclave profile's, run modules on interp and
+    /// precompiled .cwasm artifacts on jit).
     #[arg(long, value_parser = parse_engine)]
     engine: Option<EngineKind>,
     /// Memory backend (with `plain`, the `waven` ABI's page operations
@@ -228,7 +230,7 @@ pub fn run(mut args: RunArgs) -> Result<ExitCode> {
         ),
         (Some(engine), _) => engine,
         (None, true) => EngineKind::Compiled,
-        (None, false) => EngineKind::Interpreter,
+        (None, false) => EngineKind::default(),
     };
     let config = Config {
         engine,

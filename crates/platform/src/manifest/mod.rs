@@ -26,11 +26,11 @@
 //! # frame pool. Same syntax as frame_budget. Only the enclave build uses
 //! # it. At most "64GiB". Default: 64MiB plus 16MiB per tenant.
 //! host_heap = "160MiB"
-//! # The execution engine: "interp" (the interpreter, the default) or
-//! # "jit" (compiled code: modules are compiled at start-up, or loaded from
-//! # precompiled .cwasm artifacts); "compiled" is a synonym of "jit". The
-//! # enclave profile has no compiler: there "jit" is refused, and
-//! # "compiled" runs precompiled artifacts only.
+//! # The execution engine: "jit" (compiled code: modules are compiled at
+//! # start-up, or loaded from precompiled .cwasm artifacts; the default)
+//! # or "interp" (the interpreter); "compiled" is a synonym of "jit". The
+//! # enclave profile has no compiler: there "jit" is refused, "compiled"
+//! # runs precompiled artifacts only, and the default is "interp".
 //! engine = "interp"
 //! # The memory backend: "virtual" (the software MMU, the default) or "plain".
 //! memory = "virtual"
@@ -351,6 +351,18 @@ pub enum EngineKind {
     Interp,
     /// `"jit"` or `"compiled"`: the compiled engine.
     Compiled,
+}
+
+impl Default for EngineKind {
+    /// The engine of a manifest without `engine`: compiled code where the
+    /// build has a compiler, else (the enclave profile) the interpreter.
+    fn default() -> EngineKind {
+        if waven_runtime::COMPILER_AVAILABLE {
+            EngineKind::Compiled
+        } else {
+            EngineKind::Interp
+        }
+    }
 }
 
 /// The memory backend.

@@ -71,25 +71,28 @@ impl Checker<'_> {
             .host_heap
             .as_ref()
             .and_then(|v| self.page_multiple("host_heap", v));
-        let engine = raw.engine.as_ref().map_or(Some(EngineKind::Interp), |v| {
-            if waven_runtime::ENCLAVE_PROFILE && v.get_ref() == "jit" {
-                let message = "engine \"jit\" is not available: the enclave profile generates \
+        let engine = raw
+            .engine
+            .as_ref()
+            .map_or(Some(EngineKind::default()), |v| {
+                if waven_runtime::ENCLAVE_PROFILE && v.get_ref() == "jit" {
+                    let message = "engine \"jit\" is not available: the enclave profile generates \
                                no code at run time; use \"interp\", or \"compiled\" with \
                                precompiled artifacts"
-                    .to_owned();
-                self.error(v.span(), message);
-                return None;
-            }
-            self.choice(
-                "engine",
-                v,
-                &[
-                    ("interp", EngineKind::Interp),
-                    ("jit", EngineKind::Compiled),
-                    ("compiled", EngineKind::Compiled),
-                ],
-            )
-        });
+                        .to_owned();
+                    self.error(v.span(), message);
+                    return None;
+                }
+                self.choice(
+                    "engine",
+                    v,
+                    &[
+                        ("interp", EngineKind::Interp),
+                        ("jit", EngineKind::Compiled),
+                        ("compiled", EngineKind::Compiled),
+                    ],
+                )
+            });
         let memory = raw.memory.as_ref().map_or(Some(MemoryKind::Virtual), |v| {
             if waven_runtime::ENCLAVE_PROFILE && v.get_ref() == "plain" {
                 let message = "the enclave profile has no \"plain\" memory backend: its memory \
@@ -138,7 +141,7 @@ impl Checker<'_> {
         Manifest {
             frame_budget: frame_budget.unwrap_or(DEFAULT_FRAME_BUDGET),
             host_heap,
-            engine: engine.unwrap_or(EngineKind::Interp),
+            engine: engine.unwrap_or_default(),
             memory: memory.unwrap_or(MemoryKind::Virtual),
             run: run.unwrap_or(RunMode::Parallel),
             order,
