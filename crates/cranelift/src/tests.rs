@@ -257,3 +257,26 @@ fn a_costly_value_two_stores_use_is_computed_once() {
         assert_eq!(roots, 1, "{:?}:\n{disassembly}", settings.memory);
     }
 }
+
+/// A store through the pointer an earlier load of the same stretch used
+/// reuses the load's translation: the load looked up the write table (see
+/// `translate/lookahead.rs`).
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn a_store_after_a_load_through_the_same_pointer_reuses_its_translation() {
+    let module =
+        |body: &str| format!("(module (memory 1) (func (param i32 i32) (result i32) {body}))");
+    let same = module(
+        "(i32.store (local.get 0) (i32.add (i32.load (local.get 0)) (i32.const 1))) (local.get 1)",
+    );
+    let other = module(
+        "(i32.store (local.get 1) (i32.add (i32.load (local.get 0)) (i32.const 1))) (local.get 1)",
+    );
+    let settings = ALL_SETTINGS[0];
+    let (same, other) = (
+        hot_instructions(&same, settings),
+        hot_instructions(&other, settings),
+    );
+    println!("load and store: same pointer {same} instructions, another {other}");
+    assert!(same + 8 <= other, "same pointer {same}, another {other}");
+}

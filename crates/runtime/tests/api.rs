@@ -301,6 +301,45 @@ fn accesses_relative_to_one_pointer_read_their_own_bytes() {
     }
 }
 
+/// Loads that a store through the same pointer follows (`p[0] += 1`, and
+/// a copy from `p` to `p + 8192`): on compiled code they look up the write
+/// table so that the store can reuse the translation, and a page without a
+/// write entry sends them to the slow path. Counting up on a page that
+/// reads as zeros, on a written page, and copying out of a read-only page
+/// all read what is there.
+#[test]
+fn a_load_that_a_store_through_the_same_pointer_follows_reads_any_readable_page() {
+    for &backend in BACKENDS {
+        let engine = engine(backend, false);
+        let module = module(
+            &engine,
+            r#"(module (memory (export "memory") 4)
+                 (func (export "inc") (param i32) (result i32)
+                   (i32.store (local.get 0) (i32.add (i32.load (local.get 0)) (i32.const 1)))
+                   (i32.load (local.get 0)))
+                 (func (export "copy") (param i32)
+                   (i32.store offset=8192 (local.get 0) (i32.load (local.get 0)))))"#,
+        );
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let inc = instance.get_func(&store, "inc").unwrap();
+        for expected in 1..=3 {
+            let got = call(&mut store, inc, &[Val::I32(4096 + 12)], 1).unwrap();
+            assert_eq!(got, [Val::I32(expected)], "{backend:?}");
+        }
+        let memory = instance.get_memory(&store, "memory").unwrap();
+        memory.write(&mut store, 40, &77u32.to_le_bytes()).unwrap();
+        if let Some(space) = memory.address_space(&store) {
+            space.protect(0, 4096, Rights::Read).unwrap();
+        }
+        let copy = instance.get_func(&store, "copy").unwrap();
+        call(&mut store, copy, &[Val::I32(40)], 0).unwrap();
+        let mut copied = [0u8; 4];
+        memory.read(&store, 8192 + 40, &mut copied).unwrap();
+        assert_eq!(u32::from_le_bytes(copied), 77, "{backend:?}");
+    }
+}
+
 const STORE_AT: &str = r#"
 (module
   (memory (export "memory") 1)

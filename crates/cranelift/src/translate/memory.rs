@@ -108,6 +108,8 @@ struct Site {
     access: Access,
     /// The value to store, or `None` for a load.
     stored: Option<Value>,
+    /// A load that a store through the same pointer follows.
+    write_first: bool,
     /// Where the table lookup branches when it fails.
     slow: cranelift_codegen::ir::Block,
     /// Where every fast path continues (with the value, for a load).
@@ -319,6 +321,7 @@ impl FuncTranslator<'_> {
                     addr,
                     access: a,
                     stored: None,
+                    write_first: self.write_first.binary_search(&self.position).is_ok(),
                     slow,
                     done,
                 };
@@ -362,6 +365,7 @@ impl FuncTranslator<'_> {
                     addr,
                     access: a,
                     stored: Some(value),
+                    write_first: false,
                     slow,
                     done,
                 };
@@ -556,7 +560,13 @@ impl FuncTranslator<'_> {
                 }
             });
         let Some((reuse, distance)) = candidate else {
-            let (page, in_page) = self.virtual_translate(site.addr, size, site.slow, write, false);
+            // A load that a store through the same pointer follows looks
+            // up the write table, so that the store reuses it; a page
+            // without a write entry (read-only, zero, copy-on-write) sends
+            // the load to the slow path, where the store would go anyway.
+            let writable = write || site.write_first;
+            let (page, in_page) =
+                self.virtual_translate(site.addr, size, site.slow, writable, false);
             let page_var = self.b.declare_var(I64);
             self.b.def_var(page_var, page);
             let in_page_var = self.b.declare_var(I64);
@@ -568,7 +578,7 @@ impl FuncTranslator<'_> {
                 relative,
                 addr: site.addr,
                 offset: site.offset,
-                write,
+                write: writable,
                 in_page: in_page_var,
                 page: page_var,
             });
@@ -653,7 +663,6 @@ impl FuncTranslator<'_> {
         cold: bool,
     ) -> (Value, Value) {
         let [pages, read_table, write_table] = self.tables.expect("loaded at entry");
-        let table = if write { write_table } else { read_table };
         let flags = self.memory_flags();
         let vpn = self.b.ins().ushr_imm_s(addr, 12);
         let beyond = self
@@ -662,6 +671,7 @@ impl FuncTranslator<'_> {
             .icmp(IntCC::UnsignedLessThanOrEqual, pages, vpn);
         self.branch_slow(beyond, slow, cold);
         let entry_offset = self.b.ins().ishl_imm_s(vpn, 3);
+        let table = if write { write_table } else { read_table };
         let entry_addr = self.b.ins().iadd(table, entry_offset);
         let page = self.b.ins().load(I64, flags, entry_addr, 0);
         let cont = self.b.create_block();

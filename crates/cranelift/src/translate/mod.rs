@@ -22,6 +22,7 @@
 
 mod calls;
 mod control;
+mod lookahead;
 mod memory;
 mod ops;
 
@@ -310,6 +311,12 @@ pub(crate) struct FuncTranslator<'a> {
     /// of straight-line code that later accesses may reuse (see
     /// `memory.rs`), newest last.
     reuses: Vec<memory::Reuse>,
+    /// Virtual lowering: the loads (by operator position) that a store
+    /// through the same pointer follows, which translate through the write
+    /// table (see `lookahead.rs`), ascending.
+    write_first: Vec<usize>,
+    /// The position of the operator being translated.
+    position: usize,
     locals: Vec<Variable>,
     stack: Vec<Value>,
     frames: Vec<Frame>,
@@ -398,6 +405,8 @@ impl<'a> FuncTranslator<'a> {
             tables: None,
             plain_view: None,
             reuses: Vec::new(),
+            write_first: Vec::new(),
+            position: 0,
             locals: Vec::new(),
             stack: Vec::new(),
             frames: Vec::new(),
@@ -437,8 +446,15 @@ impl<'a> FuncTranslator<'a> {
             message: e.to_string(),
         };
         let mut reader = body.get_operators_reader().map_err(read_error)?;
+        if self.settings.memory == MemoryLowering::Virtual {
+            self.write_first =
+                lookahead::loads_before_stores(reader.clone()).map_err(read_error)?;
+        }
+        let mut position = 0;
         while !reader.eof() {
             let op = reader.read().map_err(read_error)?;
+            self.position = position;
+            position += 1;
             if self.reachable {
                 self.translate_op(&op)?;
                 self.max_stack = self.max_stack.max(self.stack.len());
