@@ -78,10 +78,11 @@
 //!    before the safepoint) and, if it is non-zero, calls
 //!    [`Libcall::Safepoint`]: the runtime acknowledges the shootdowns the
 //!    MMU asked of the store's pins (the MMU rings the doorbell after each
-//!    request) and traps with [`TrapCode::Interrupted`] if the store was
-//!    interrupted (the interrupt handle rings it too). After the
-//!    acknowledgement no access translated before the safepoint is in
-//!    flight, which is what makes revocation final on compiled code; see
+//!    request) and, if the store was interrupted (the interrupt handle
+//!    rings it too), records a trap of kind "interrupted" raised by the
+//!    host ([`TrapCode::Host`]), which the caller's trap test then sees.
+//!    After the acknowledgement no access translated before the safepoint
+//!    is in flight, which is what makes revocation final on compiled code; see
 //!    `waven_mmu::Doorbell` for why no request is missed.
 //!
 //! # Memory accesses
