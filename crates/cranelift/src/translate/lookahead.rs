@@ -139,15 +139,15 @@ impl Pass {
                 let a = self.pop();
                 let sum = match (a, b) {
                     (a, b) if b.root == ZERO && matches!(op, O::I32Add) => Some(Symbol {
-                        offset: a.offset + b.offset,
+                        offset: a.offset.wrapping_add(b.offset),
                         ..a
                     }),
                     (a, b) if b.root == ZERO => Some(Symbol {
-                        offset: a.offset - b.offset,
+                        offset: a.offset.wrapping_sub(b.offset),
                         ..a
                     }),
                     (a, b) if a.root == ZERO && matches!(op, O::I32Add) => Some(Symbol {
-                        offset: a.offset + b.offset,
+                        offset: a.offset.wrapping_add(b.offset),
                         ..b
                     }),
                     _ => None,
