@@ -239,6 +239,33 @@ fn a_second_access_of_the_same_index_reuses_the_translation() {
     );
 }
 
+/// An access in a loop whose index steps keeps its translation from one
+/// pass to the next: its hot path (the page of the last pass hits) is
+/// shorter than the table lookup of the same loop with a hashed index,
+/// which keeps none (see `streams.rs`).
+#[test]
+fn a_loop_access_that_steps_keeps_its_translation() {
+    let module = |index: &str| {
+        format!(
+            "(module (memory 1)
+               (func (param i32 i32) (result i32) (local i32 i32)
+                 (loop
+                   (local.set 3 (i32.add (local.get 3) (i32.load {index})))
+                   (local.set 2 (i32.add (local.get 2) (i32.const 4)))
+                   (br_if 0 (i32.lt_u (local.get 2) (local.get 1))))
+                 (local.get 3)))"
+        )
+    };
+    let settings = ALL_SETTINGS[0];
+    let stepping = hot_instructions(&module("(i32.add (local.get 0) (local.get 2))"), settings);
+    let hashed = hot_instructions(&module("(i32.xor (local.get 0) (local.get 2))"), settings);
+    println!("loop access: kept {stepping} instructions, looked up {hashed}");
+    assert!(
+        stepping + 4 <= hashed,
+        "kept {stepping}, looked up {hashed}"
+    );
+}
+
 /// A square root that two stores of virtual memory use is computed once
 /// on the hot path (Cranelift would place it on the first store's fast
 /// path and compute it again on the second's, see `anchor` in

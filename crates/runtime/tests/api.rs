@@ -340,6 +340,139 @@ fn a_load_that_a_store_through_the_same_pointer_follows_reads_any_readable_page(
     }
 }
 
+/// Accesses in loops: compiled code keeps each one's translation from one
+/// pass to the next while the address stays in its page. Walks forward and
+/// backward over three pages of different bytes, at an unaligned start so
+/// that some words cross a page boundary, read what the host wrote.
+#[test]
+fn loop_accesses_read_every_page_they_step_into() {
+    for &backend in BACKENDS {
+        let engine = engine(backend, false);
+        let module = module(
+            &engine,
+            r#"(module (memory (export "memory") 4)
+                 (func (export "forward") (param $p i32) (param $end i32) (result i64)
+                   (local $sum i64)
+                   (loop $next
+                     (local.set $sum (i64.add (local.get $sum)
+                                              (i64.load32_u (local.get $p))))
+                     (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                     (br_if $next (i32.lt_u (local.get $p) (local.get $end))))
+                   (local.get $sum))
+                 (func (export "backward") (param $p i32) (param $end i32) (result i64)
+                   (local $sum i64)
+                   (loop $next
+                     (local.set $sum (i64.add (i64.mul (local.get $sum) (i64.const 3))
+                                              (i64.load8_u offset=2 (local.get $p))))
+                     (local.set $p (i32.sub (local.get $p) (i32.const 3)))
+                     (br_if $next (i32.gt_u (local.get $p) (local.get $end))))
+                   (local.get $sum)))"#,
+        );
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let memory = instance.get_memory(&store, "memory").unwrap();
+        let bytes: Vec<u8> = (0..3 * 4096u32)
+            .map(|i| (i / 4096 * 50 + i % 251) as u8)
+            .collect();
+        memory.write(&mut store, 4096, &bytes).unwrap();
+        let byte = |at: u32| u64::from(bytes[at as usize - 4096]);
+        let forward = instance.get_func(&store, "forward").unwrap();
+        for start in [4096, 4098, 4099] {
+            let end = 4 * 4096 - 8;
+            let mut expected = 0u64;
+            let mut p = start;
+            while p < end {
+                expected += (0..4).map(|i| byte(p + i) << (8 * i)).sum::<u64>();
+                p += 4;
+            }
+            let got = call(
+                &mut store,
+                forward,
+                &[Val::I32(start as i32), Val::I32(end as i32)],
+                1,
+            )
+            .unwrap();
+            assert_eq!(
+                got,
+                [Val::I64(expected as i64)],
+                "{backend:?}, from {start}"
+            );
+        }
+        let backward = instance.get_func(&store, "backward").unwrap();
+        let (start, end) = (4 * 4096 - 3, 4096);
+        let mut expected = 0u64;
+        let mut p = start;
+        loop {
+            expected = expected.wrapping_mul(3).wrapping_add(byte(p + 2));
+            p -= 3;
+            if p <= end {
+                break;
+            }
+        }
+        let got = call(
+            &mut store,
+            backward,
+            &[Val::I32(start as i32), Val::I32(end as i32)],
+            1,
+        )
+        .unwrap();
+        assert_eq!(got, [Val::I64(expected as i64)], "{backend:?}");
+    }
+}
+
+/// A loop reading a copy-on-write page of the module's image while it
+/// writes the page: the first write gives the instance its own copy, and
+/// every later read sees it (a translation kept from an earlier pass would
+/// still point at the image's frame). `chain` writes through another local
+/// in the same loop (`a[i + 1] = a[i] + 1`), `outer` through a call
+/// between passes of an inner loop.
+#[test]
+fn loops_see_their_own_writes_to_copy_on_write_pages() {
+    for &backend in BACKENDS {
+        let engine = engine(backend, false);
+        let module = module(
+            &engine,
+            r#"(module (memory (export "memory") 2)
+                 (data (i32.const 0) "\05\00\00\00\01\00\00\00\02\00\00\00\03\00\00\00")
+                 (data (i32.const 4096) "\05")
+                 (func (export "chain") (param $a i32) (param $n i32) (result i32)
+                   (local $b i32) (local $i i32)
+                   (local.set $b (local.get $a))
+                   (loop $next
+                     (i32.store offset=4 (i32.add (local.get $b) (local.get $i))
+                       (i32.add (i32.load (i32.add (local.get $a) (local.get $i)))
+                                (i32.const 1)))
+                     (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                     (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+                   (i32.load (i32.add (local.get $a) (local.get $n))))
+                 (func $bump (param $at i32)
+                   (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 10))))
+                 (func (export "outer") (param $rounds i32) (result i32)
+                   (local $sum i32) (local $j i32)
+                   (loop $round
+                     (local.set $j (i32.const 0))
+                     (loop $word
+                       (local.set $sum (i32.add (local.get $sum) (i32.load (local.get $j))))
+                       (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                       (br_if $word (i32.lt_u (local.get $j) (i32.const 16))))
+                     (call $bump (i32.const 0))
+                     (local.set $rounds (i32.sub (local.get $rounds) (i32.const 1)))
+                     (br_if $round (local.get $rounds)))
+                   (local.get $sum)))"#,
+        );
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let chain = instance.get_func(&store, "chain").unwrap();
+        let got = call(&mut store, chain, &[Val::I32(4096), Val::I32(400)], 1).unwrap();
+        assert_eq!(got, [Val::I32(5 + 100)], "{backend:?}");
+        // Rounds read 5 + 10k, 1, 2 and 3.
+        let outer = instance.get_func(&store, "outer").unwrap();
+        let got = call(&mut store, outer, &[Val::I32(4)], 1).unwrap();
+        let expected: i32 = (0..4).map(|k| 5 + 10 * k + 1 + 2 + 3).sum();
+        assert_eq!(got, [Val::I32(expected)], "{backend:?}");
+    }
+}
+
 const STORE_AT: &str = r#"
 (module
   (memory (export "memory") 1)

@@ -189,7 +189,7 @@ impl Pass {
 /// Whether `op` ends a stretch (or may have an arity that depends on the
 /// module): control operators, calls, and the `memory.*` operators, which
 /// may move or change memory.
-fn ends_stretch(op: &Operator<'_>) -> bool {
+pub(super) fn ends_stretch(op: &Operator<'_>) -> bool {
     use Operator as O;
     matches!(
         op,
@@ -221,7 +221,7 @@ fn ends_stretch(op: &Operator<'_>) -> bool {
 /// Module facts for operator arities: none, so every operator whose arity
 /// depends on the module (calls, blocks, branches) has none and ends the
 /// stretch.
-struct NoModule;
+pub(super) struct NoModule;
 
 impl ModuleArity for NoModule {
     fn sub_type_at(&self, _: u32) -> Option<&SubType> {

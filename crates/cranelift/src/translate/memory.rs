@@ -18,7 +18,9 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F64, I16, I32, I64, I8};
-use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{
+    BlockArg, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Type, Value,
+};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 use waven_environ::code::MemoryLowering;
 use waven_environ::vm::{offsets, Libcall, SlowPathStub, TrapCode};
@@ -96,6 +98,24 @@ pub(super) struct Reuse {
 enum Distance {
     Constant(i64),
     Computed(Value),
+}
+
+/// The most loop translations one loop nest keeps (each a stack slot
+/// read on every pass of its access).
+const MAX_LOOP_SLOTS: usize = 8;
+
+/// The guest page base of a void loop translation: no effective address
+/// (below 2^34) lies within a page of it.
+const VOID_PAGE_BASE: i64 = i64::MIN;
+
+/// The open outermost loop: how many loop translations its accesses may
+/// take and how many they took so far.
+#[derive(Clone, Copy)]
+pub(super) struct LoopNest {
+    /// The number of open blocks outside the loop.
+    outside: usize,
+    budget: usize,
+    used: usize,
 }
 
 /// A virtual access being lowered.
@@ -560,6 +580,10 @@ impl FuncTranslator<'_> {
                 }
             });
         let Some((reuse, distance)) = candidate else {
+            if let Some(slot) = self.take_loop_slot() {
+                self.slotted_access(site, relative, slot);
+                return;
+            }
             // A load that a store through the same pointer follows looks
             // up the write table, so that the store reuses it; a page
             // without a write entry (read-only, zero, copy-on-write) sends
@@ -629,6 +653,143 @@ impl FuncTranslator<'_> {
         self.b.set_cold_block(lookup);
         let (page, in_page) = self.virtual_translate(site.addr, size, site.slow, write, true);
         self.fast_access(&site, page, in_page, 0);
+    }
+
+    /// An access in a loop: the translation of the last pass, kept in
+    /// `slot` (the guest page base, then the table entry), serves while the
+    /// address stays in its page; else the table lookup, which the slot
+    /// keeps for the next pass.
+    fn slotted_access(&mut self, site: Site, relative: (Value, i64), slot: StackSlot) {
+        let write = site.stored.is_some();
+        let size = site.access.size;
+        let writable = write || site.write_first;
+        let last_start = PAGE_SIZE - i64::from(size);
+        let page_var = self.b.declare_var(I64);
+        let in_page_var = self.b.declare_var(I64);
+        let base = self.slot_load(slot, 0);
+        let in_page = self.b.ins().isub(site.addr, base);
+        let outside = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThan, in_page, last_start);
+        let hit = self.b.create_block();
+        let lookup = self.b.create_block();
+        self.b.ins().brif(outside, lookup, &[], hit, &[]);
+
+        self.b.switch_to_block(hit);
+        self.b.seal_block(hit);
+        let page = self.slot_load(slot, 8);
+        self.b.def_var(page_var, page);
+        self.b.def_var(in_page_var, in_page);
+        self.fast_access(&site, page, in_page, 0);
+
+        // Out of line: an access that steps through memory leaves its page
+        // once per page.
+        self.b.switch_to_block(lookup);
+        self.b.seal_block(lookup);
+        self.b.set_cold_block(lookup);
+        let (page, in_page) = self.virtual_translate(site.addr, size, site.slow, writable, true);
+        let base = self.b.ins().isub(site.addr, in_page);
+        self.slot_store(base, slot, 0);
+        self.slot_store(page, slot, 8);
+        self.b.def_var(page_var, page);
+        self.b.def_var(in_page_var, in_page);
+        self.fast_access(&site, page, in_page, 0);
+
+        if self.reuses.len() == MAX_REUSES {
+            self.reuses.remove(0);
+        }
+        self.reuses.push(Reuse {
+            relative,
+            addr: site.addr,
+            offset: site.offset,
+            write: writable,
+            in_page: in_page_var,
+            page: page_var,
+        });
+    }
+
+    /// A loop slot for an access, if it is in a loop nest with slots left.
+    fn take_loop_slot(&mut self) -> Option<StackSlot> {
+        if self.loop_sites.binary_search(&self.position).is_err() {
+            return None;
+        }
+        let nest = self.nest.as_mut()?;
+        if nest.used == nest.budget {
+            return None;
+        }
+        nest.used += 1;
+        Some(self.loop_slots[nest.used - 1])
+    }
+
+    /// At an outermost `loop`: its slots, void.
+    pub(super) fn enter_loop_nest(&mut self) {
+        if self.settings.memory != MemoryLowering::Virtual
+            || self
+                .frames
+                .iter()
+                .any(|f| matches!(f.kind, super::FrameKind::Loop { .. }))
+        {
+            return;
+        }
+        let accesses = self
+            .loop_nests
+            .binary_search_by_key(&self.position, |&(at, _)| at)
+            .map_or(0, |i| self.loop_nests[i].1);
+        let budget = (accesses as usize).min(MAX_LOOP_SLOTS);
+        while self.loop_slots.len() < budget {
+            let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+                StackSlotKind::ExplicitSlot,
+                16,
+                3,
+            ));
+            self.loop_slots.push(slot);
+        }
+        self.nest = Some(LoopNest {
+            outside: self.frames.len(),
+            budget,
+            used: 0,
+        });
+        self.void_loop_slots();
+    }
+
+    /// After an `end`: the nest is closed once its loop is.
+    pub(super) fn leave_closed_loop_nest(&mut self) {
+        if self
+            .nest
+            .is_some_and(|nest| self.frames.len() <= nest.outside)
+        {
+            self.nest = None;
+        }
+    }
+
+    /// After a call or slow path, which may have changed the tables: every
+    /// slot of the open nest is void.
+    pub(super) fn void_loop_slots(&mut self) {
+        let Some(nest) = self.nest else { return };
+        if nest.budget == 0 {
+            return;
+        }
+        let void = self.b.ins().iconst(I64, VOID_PAGE_BASE);
+        let flags = MemFlagsData::trusted().with_alias_region(Some(self.regions.loop_slots));
+        for &slot in &self.loop_slots[..nest.budget] {
+            let addr = self.b.ins().stack_addr(I64, slot, 0);
+            self.b.ins().store(flags, void, addr, 0);
+        }
+    }
+
+    /// Loads the `i64` at `offset` of loop slot `slot`.
+    fn slot_load(&mut self, slot: StackSlot, offset: i32) -> Value {
+        let flags = MemFlagsData::trusted().with_alias_region(Some(self.regions.loop_slots));
+        let addr = self.b.ins().stack_addr(I64, slot, 0);
+        self.b.ins().load(I64, flags, addr, offset)
+    }
+
+    /// Stores `value` at `offset` of loop slot `slot`.
+    fn slot_store(&mut self, value: Value, slot: StackSlot, offset: i32) {
+        let flags = MemFlagsData::trusted().with_alias_region(Some(self.regions.loop_slots));
+        let addr = self.b.ins().stack_addr(I64, slot, 0);
+        self.b.ins().store(flags, value, addr, offset);
     }
 
     /// A fast path's end: the access at `page + in_page +

@@ -25,6 +25,7 @@ mod control;
 mod lookahead;
 mod memory;
 mod ops;
+mod streams;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -281,6 +282,8 @@ struct Regions {
     vm: AliasRegion,
     memory: AliasRegion,
     heap: AliasRegion,
+    /// The stack slots of loop translations.
+    loop_slots: AliasRegion,
 }
 
 /// Translates one function body.
@@ -315,6 +318,16 @@ pub(crate) struct FuncTranslator<'a> {
     /// through the same pointer follows, which translate through the write
     /// table (see `lookahead.rs`), ascending.
     write_first: Vec<usize>,
+    /// Virtual lowering: the accesses (by operator position) that keep
+    /// their translation from one pass of their loop to the next, and the
+    /// outermost loops with their numbers of such accesses (see
+    /// `streams.rs`), ascending.
+    loop_sites: Vec<usize>,
+    loop_nests: Vec<(usize, u32)>,
+    /// Virtual lowering: the stack slots of loop translations (see
+    /// `LoopSlots` in `memory.rs`), and the open outermost loop's.
+    loop_slots: Vec<StackSlot>,
+    nest: Option<memory::LoopNest>,
     /// The position of the operator being translated.
     position: usize,
     locals: Vec<Variable>,
@@ -367,6 +380,7 @@ impl<'a> FuncTranslator<'a> {
             vm: region(0, "vm"),
             memory: region(1, "memory"),
             heap: region(2, "heap"),
+            loop_slots: region(3, "loop slots"),
         };
         let fuel_costs = fuel::segment_costs(&info.body_reader(defined)).map_err(|e| {
             CompileError::InvalidBody {
@@ -406,6 +420,10 @@ impl<'a> FuncTranslator<'a> {
             plain_view: None,
             reuses: Vec::new(),
             write_first: Vec::new(),
+            loop_sites: Vec::new(),
+            loop_nests: Vec::new(),
+            loop_slots: Vec::new(),
+            nest: None,
             position: 0,
             locals: Vec::new(),
             stack: Vec::new(),
@@ -449,6 +467,9 @@ impl<'a> FuncTranslator<'a> {
         if self.settings.memory == MemoryLowering::Virtual {
             self.write_first =
                 lookahead::loads_before_stores(reader.clone()).map_err(read_error)?;
+            let plan = streams::plan(reader.clone()).map_err(read_error)?;
+            self.loop_sites = plan.sites;
+            self.loop_nests = plan.nests;
         }
         let mut position = 0;
         while !reader.eof() {
@@ -634,6 +655,7 @@ impl<'a> FuncTranslator<'a> {
 
     /// Leaves the function if a trap is pending (after calls).
     fn check_trap(&mut self) {
+        self.void_loop_slots();
         let flags = self.vm_flags();
         let trap = self
             .b
@@ -873,6 +895,8 @@ impl<'a> FuncTranslator<'a> {
         let result = self.b.inst_results(inst).first().copied();
         if libcall_may_trap(call) {
             self.check_trap();
+        } else {
+            self.void_loop_slots();
         }
         result
     }
