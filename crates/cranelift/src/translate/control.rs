@@ -66,7 +66,7 @@ impl FuncTranslator<'_> {
                 let (params, results) = self.block_types(*blockty);
                 let header = self.block_with_params(&params);
                 let entry = self.pop_n(params.len());
-                self.enter_loop_nest();
+                self.enter_loop_slots();
                 self.b.ins().jump(header, &args(&entry));
                 self.b.switch_to_block(header);
                 let base = self.stack.len();
@@ -245,7 +245,7 @@ impl FuncTranslator<'_> {
     /// `end` of a block, loop, if or of the function.
     fn translate_end(&mut self) {
         let mut frame = self.frames.pop().expect("validated: end closes a block");
-        self.leave_closed_loop_nest();
+        self.leave_loop_slots();
         if self.reachable {
             frame.dest_reached = true;
             let values = self.pop_n(frame.results.len());

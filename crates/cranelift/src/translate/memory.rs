@@ -18,9 +18,7 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F64, I16, I32, I64, I8};
-use cranelift_codegen::ir::{
-    BlockArg, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Type, Value,
-};
+use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, StackSlot, Type, Value};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 use waven_environ::code::MemoryLowering;
 use waven_environ::vm::{offsets, Libcall, SlowPathStub, TrapCode};
@@ -98,24 +96,6 @@ pub(super) struct Reuse {
 enum Distance {
     Constant(i64),
     Computed(Value),
-}
-
-/// The most loop translations one loop nest keeps (each a stack slot
-/// read on every pass of its access).
-const MAX_LOOP_SLOTS: usize = 8;
-
-/// The guest page base of a void loop translation: no effective address
-/// (below 2^34) lies within a page of it.
-const VOID_PAGE_BASE: i64 = i64::MIN;
-
-/// The open outermost loop: how many loop translations its accesses may
-/// take and how many they took so far.
-#[derive(Clone, Copy)]
-pub(super) struct LoopNest {
-    /// The number of open blocks outside the loop.
-    outside: usize,
-    budget: usize,
-    used: usize,
 }
 
 /// A virtual access being lowered.
@@ -707,89 +687,6 @@ impl FuncTranslator<'_> {
             in_page: in_page_var,
             page: page_var,
         });
-    }
-
-    /// A loop slot for an access, if it is in a loop nest with slots left.
-    fn take_loop_slot(&mut self) -> Option<StackSlot> {
-        if self.loop_sites.binary_search(&self.position).is_err() {
-            return None;
-        }
-        let nest = self.nest.as_mut()?;
-        if nest.used == nest.budget {
-            return None;
-        }
-        nest.used += 1;
-        Some(self.loop_slots[nest.used - 1])
-    }
-
-    /// At an outermost `loop`: its slots, void.
-    pub(super) fn enter_loop_nest(&mut self) {
-        if self.settings.memory != MemoryLowering::Virtual
-            || self
-                .frames
-                .iter()
-                .any(|f| matches!(f.kind, super::FrameKind::Loop { .. }))
-        {
-            return;
-        }
-        let accesses = self
-            .loop_nests
-            .binary_search_by_key(&self.position, |&(at, _)| at)
-            .map_or(0, |i| self.loop_nests[i].1);
-        let budget = (accesses as usize).min(MAX_LOOP_SLOTS);
-        while self.loop_slots.len() < budget {
-            let slot = self.b.create_sized_stack_slot(StackSlotData::new(
-                StackSlotKind::ExplicitSlot,
-                16,
-                3,
-            ));
-            self.loop_slots.push(slot);
-        }
-        self.nest = Some(LoopNest {
-            outside: self.frames.len(),
-            budget,
-            used: 0,
-        });
-        self.void_loop_slots();
-    }
-
-    /// After an `end`: the nest is closed once its loop is.
-    pub(super) fn leave_closed_loop_nest(&mut self) {
-        if self
-            .nest
-            .is_some_and(|nest| self.frames.len() <= nest.outside)
-        {
-            self.nest = None;
-        }
-    }
-
-    /// After a call or slow path, which may have changed the tables: every
-    /// slot of the open nest is void.
-    pub(super) fn void_loop_slots(&mut self) {
-        let Some(nest) = self.nest else { return };
-        if nest.budget == 0 {
-            return;
-        }
-        let void = self.b.ins().iconst(I64, VOID_PAGE_BASE);
-        let flags = MemFlagsData::trusted().with_alias_region(Some(self.regions.loop_slots));
-        for &slot in &self.loop_slots[..nest.budget] {
-            let addr = self.b.ins().stack_addr(I64, slot, 0);
-            self.b.ins().store(flags, void, addr, 0);
-        }
-    }
-
-    /// Loads the `i64` at `offset` of loop slot `slot`.
-    fn slot_load(&mut self, slot: StackSlot, offset: i32) -> Value {
-        let flags = MemFlagsData::trusted().with_alias_region(Some(self.regions.loop_slots));
-        let addr = self.b.ins().stack_addr(I64, slot, 0);
-        self.b.ins().load(I64, flags, addr, offset)
-    }
-
-    /// Stores `value` at `offset` of loop slot `slot`.
-    fn slot_store(&mut self, value: Value, slot: StackSlot, offset: i32) {
-        let flags = MemFlagsData::trusted().with_alias_region(Some(self.regions.loop_slots));
-        let addr = self.b.ins().stack_addr(I64, slot, 0);
-        self.b.ins().store(flags, value, addr, offset);
     }
 
     /// A fast path's end: the access at `page + in_page +

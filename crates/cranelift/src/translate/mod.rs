@@ -23,6 +23,7 @@
 mod calls;
 mod control;
 mod lookahead;
+mod loop_slots;
 mod memory;
 mod ops;
 mod streams;
@@ -323,11 +324,11 @@ pub(crate) struct FuncTranslator<'a> {
     /// outermost loops with their numbers of such accesses (see
     /// `streams.rs`), ascending.
     loop_sites: Vec<usize>,
-    loop_nests: Vec<(usize, u32)>,
-    /// Virtual lowering: the stack slots of loop translations (see
-    /// `LoopSlots` in `memory.rs`), and the open outermost loop's.
+    slot_nests: Vec<(usize, u32)>,
+    /// Virtual lowering: the stack slots of loop translations, and the
+    /// open nest that owns some (see `loop_slots.rs`).
     loop_slots: Vec<StackSlot>,
-    nest: Option<memory::LoopNest>,
+    slot_nest: Option<loop_slots::SlotNest>,
     /// The position of the operator being translated.
     position: usize,
     locals: Vec<Variable>,
@@ -421,9 +422,9 @@ impl<'a> FuncTranslator<'a> {
             reuses: Vec::new(),
             write_first: Vec::new(),
             loop_sites: Vec::new(),
-            loop_nests: Vec::new(),
+            slot_nests: Vec::new(),
             loop_slots: Vec::new(),
-            nest: None,
+            slot_nest: None,
             position: 0,
             locals: Vec::new(),
             stack: Vec::new(),
@@ -469,7 +470,7 @@ impl<'a> FuncTranslator<'a> {
                 lookahead::loads_before_stores(reader.clone()).map_err(read_error)?;
             let plan = streams::plan(reader.clone()).map_err(read_error)?;
             self.loop_sites = plan.sites;
-            self.loop_nests = plan.nests;
+            self.slot_nests = plan.nests;
         }
         let mut position = 0;
         while !reader.eof() {

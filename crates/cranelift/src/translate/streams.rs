@@ -1,7 +1,7 @@
 //! A pass over a function body before its translation: which accesses in
 //! loops walk memory in steps, so that a translation kept from the last
-//! pass of the loop likely serves the next (see `LoopNest` in
-//! `memory.rs`).
+//! pass of the loop likely serves the next (see `loop_slots.rs`). A nest
+//! of loops keeps at most 16, the most deeply nested first.
 //!
 //! An access qualifies when its index, within its innermost loop, is built
 //! by additions, subtractions, multiplications and shifts from constants,
@@ -35,6 +35,10 @@ enum Kind {
 /// this depth (bounds the work per `local.set`).
 const MAX_LOOP_DEPTH: usize = 8;
 
+/// The most accesses of one loop nest that keep translations (each has a
+/// stack slot, voided when the nest is entered).
+const MAX_SITES_PER_NEST: usize = 16;
+
 /// Rounds of the pass: each refines the kinds of the locals that loops
 /// assign; the kinds only rise, and more rounds rarely change an answer.
 const MAX_ROUNDS: usize = 4;
@@ -44,7 +48,7 @@ pub(super) struct LoopPlan {
     /// The positions (operator ordinals) of the accesses, ascending.
     pub(super) sites: Vec<usize>,
     /// Each outermost loop's position with the number of those accesses
-    /// inside it, ascending.
+    /// inside it, ascending (loops without any left out).
     pub(super) nests: Vec<(usize, u32)>,
 }
 
@@ -95,6 +99,9 @@ struct Pass<'a> {
     open: Vec<bool>,
     /// The open tracked loops, innermost last.
     loops: Vec<OpenLoop>,
+    /// Qualifying accesses of the open outermost loop, with the depth of
+    /// their loop.
+    nest_sites: Vec<(usize, usize)>,
     sites: Vec<usize>,
     nests: Vec<(usize, u32)>,
 }
@@ -109,6 +116,7 @@ impl<'a> Pass<'a> {
             stretch: 0,
             open: Vec::new(),
             loops: Vec::new(),
+            nest_sites: Vec::new(),
             sites: Vec::new(),
             nests: Vec::new(),
         }
@@ -163,9 +171,6 @@ impl<'a> Pass<'a> {
                 self.end_stretch();
                 let tracked = self.loops.len() < MAX_LOOP_DEPTH;
                 if tracked {
-                    if self.loops.is_empty() {
-                        self.nests.push((position, 0));
-                    }
                     self.loops.push(OpenLoop {
                         position,
                         sites: Vec::new(),
@@ -238,22 +243,32 @@ impl<'a> Pass<'a> {
         }
     }
 
-    /// At the `end` of a tracked loop: its sites count unless it calls.
+    /// At the `end` of a tracked loop: its accesses count unless it calls;
+    /// at the end of an outermost loop, the most deeply nested of its
+    /// nest's accesses are chosen.
     fn close_loop(&mut self) {
         let Some(closed) = self.loops.pop() else {
             return;
         };
+        let depth = self.loops.len() + 1;
         // The enclosing loop calls whenever this one does.
         if let Some(outer) = self.loops.last_mut() {
             outer.calls |= closed.calls;
         }
-        if closed.calls || closed.sites.is_empty() {
+        if !closed.calls {
+            self.nest_sites
+                .extend(closed.sites.iter().map(|&site| (depth, site)));
+        }
+        if !self.loops.is_empty() || self.nest_sites.is_empty() {
             return;
         }
-        if let Some((_, count)) = self.nests.last_mut() {
-            *count = count.saturating_add(closed.sites.len() as u32);
-        }
-        self.sites.extend(closed.sites);
+        self.nest_sites
+            .sort_unstable_by_key(|&(depth, site)| (std::cmp::Reverse(depth), site));
+        self.nest_sites.truncate(MAX_SITES_PER_NEST);
+        self.nests
+            .push((closed.position, self.nest_sites.len() as u32));
+        self.sites
+            .extend(self.nest_sites.drain(..).map(|(_, site)| site));
     }
 }
 
