@@ -7,8 +7,10 @@
 //! by additions, subtractions, multiplications and shifts from constants,
 //! locals the loop does not assign, and locals the loop assigns only such
 //! values (an induction variable `i = i + 8`, a pointer `p = base + i`).
+//! So does one that adds such a value to a small range (a value masked by
+//! a constant below the page size, such as a table index `x & 0xff`).
 //! An index that depends on a loaded value or on other arithmetic (a hash,
-//! a pointer chase) does not: its translations rarely serve twice, and
+//! a pointer chase) otherwise does not: its translations rarely serve twice, and
 //! keeping them would cost each pass a load, a compare and two stores.
 //! The answer is a hint: every access stays correct whatever it says.
 
@@ -25,11 +27,17 @@ use super::lookahead::{ends_stretch, NoModule};
 enum Kind {
     /// The same on every pass.
     Invariant,
+    /// A small range of values (masked by a constant below a page, like
+    /// a table index `x & 0xff`): its accesses stay within a page or two.
+    Bounded,
     /// Arithmetic of invariants and induction variables.
     Stepping,
     /// Anything else.
     Other,
 }
+
+/// The page size of the software MMU's tables.
+const PAGE_SIZE: i64 = 4096;
 
 /// Loops nested deeper than this count as part of their enclosing loop at
 /// this depth (bounds the work per `local.set`).
@@ -90,8 +98,9 @@ struct Pass<'a> {
     previous: &'a HashMap<usize, HashMap<u32, Kind>>,
     /// This round's.
     assigned: HashMap<usize, HashMap<u32, Kind>>,
-    /// The operand stack of this stretch of straight-line code.
-    stack: Vec<Kind>,
+    /// The operand stack of this stretch of straight-line code, with the
+    /// values of constants.
+    stack: Vec<(Kind, Option<i64>)>,
     /// Kinds of locals set in this stretch, with the stretch.
     locals: HashMap<u32, (u32, Kind)>,
     stretch: u32,
@@ -123,7 +132,15 @@ impl<'a> Pass<'a> {
     }
 
     fn pop(&mut self) -> Kind {
-        self.stack.pop().unwrap_or(Kind::Other)
+        self.pop_entry().0
+    }
+
+    fn pop_entry(&mut self) -> (Kind, Option<i64>) {
+        self.stack.pop().unwrap_or((Kind::Other, None))
+    }
+
+    fn push(&mut self, kind: Kind) {
+        self.stack.push((kind, None));
     }
 
     fn end_stretch(&mut self) {
@@ -189,10 +206,10 @@ impl<'a> Pass<'a> {
                     self.close_loop();
                 }
             }
-            O::I32Const { .. } => self.stack.push(Kind::Invariant),
+            O::I32Const { value } => self.stack.push((Kind::Invariant, Some(i64::from(*value)))),
             O::LocalGet { local_index } => {
                 let kind = self.local(*local_index);
-                self.stack.push(kind);
+                self.push(kind);
             }
             O::LocalSet { local_index } => {
                 let kind = self.pop();
@@ -201,11 +218,23 @@ impl<'a> Pass<'a> {
             O::LocalTee { local_index } => {
                 let kind = self.pop();
                 self.set_local(*local_index, kind);
-                self.stack.push(kind);
+                self.push(kind);
             }
             O::I32Add | O::I32Sub | O::I32Mul | O::I32Shl => {
                 let (b, a) = (self.pop(), self.pop());
-                self.stack.push(a.max(b));
+                self.push(a.max(b));
+            }
+            O::I32And => {
+                let (b, a) = (self.pop_entry(), self.pop_entry());
+                let small = |(_, constant): (Kind, Option<i64>)| {
+                    constant.is_some_and(|c| (0..PAGE_SIZE).contains(&c))
+                };
+                let kind = if small(a) || small(b) {
+                    a.0.max(b.0).min(Kind::Bounded)
+                } else {
+                    Kind::Other
+                };
+                self.push(kind);
             }
             _ if is_load_or_store(op) => {
                 let (params, results) = op.operator_arity(&NoModule).unwrap_or((1, 1));
@@ -219,7 +248,7 @@ impl<'a> Pass<'a> {
                     }
                 }
                 for _ in 0..results {
-                    self.stack.push(Kind::Other);
+                    self.push(Kind::Other);
                 }
             }
             _ => match op.operator_arity(&NoModule) {
@@ -228,7 +257,7 @@ impl<'a> Pass<'a> {
                         self.pop();
                     }
                     for _ in 0..results {
-                        self.stack.push(Kind::Other);
+                        self.push(Kind::Other);
                     }
                 }
                 _ => {
@@ -333,6 +362,16 @@ mod tests {
             (local.set 2 (i32.add (local.get 2) (i32.const 1)))
             (br 0))";
         assert!(sites(hashed).is_empty());
+        // Unless masked to a small range, as a table index (the load is
+        // operator 10).
+        let table = "(loop
+            (drop (i32.load (i32.add (local.get 0)
+                                     (i32.shl (i32.and (i32.xor (local.get 2) (local.get 1))
+                                                       (i32.const 255))
+                                              (i32.const 2)))))
+            (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+            (br 0))";
+        assert_eq!(sites(table), [10]);
         assert!(sites("(drop (i32.load (local.get 0)))").is_empty());
         // A loop that calls voids its translations on every pass.
         let calling = "(loop
