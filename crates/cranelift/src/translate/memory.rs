@@ -575,17 +575,7 @@ impl FuncTranslator<'_> {
             self.b.def_var(page_var, page);
             let in_page_var = self.b.declare_var(I64);
             self.b.def_var(in_page_var, in_page);
-            if self.reuses.len() == MAX_REUSES {
-                self.reuses.remove(0);
-            }
-            self.reuses.push(Reuse {
-                relative,
-                addr: site.addr,
-                offset: site.offset,
-                write: writable,
-                in_page: in_page_var,
-                page: page_var,
-            });
+            self.keep_for_reuse(&site, relative, writable, page_var, in_page_var);
             self.fast_access(&site, page, in_page, 0);
             return;
         };
@@ -675,7 +665,20 @@ impl FuncTranslator<'_> {
         self.b.def_var(page_var, page);
         self.b.def_var(in_page_var, in_page);
         self.fast_access(&site, page, in_page, 0);
+        self.keep_for_reuse(&site, relative, writable, page_var, in_page_var);
+    }
 
+    /// Keeps the translation of `site` for later accesses of the stretch
+    /// (dropping the oldest kept one when there are already
+    /// [`MAX_REUSES`]).
+    fn keep_for_reuse(
+        &mut self,
+        site: &Site,
+        relative: (Value, i64),
+        write: bool,
+        page: Variable,
+        in_page: Variable,
+    ) {
         if self.reuses.len() == MAX_REUSES {
             self.reuses.remove(0);
         }
@@ -683,9 +686,9 @@ impl FuncTranslator<'_> {
             relative,
             addr: site.addr,
             offset: site.offset,
-            write: writable,
-            in_page: in_page_var,
-            page: page_var,
+            write,
+            in_page,
+            page,
         });
     }
 
