@@ -266,6 +266,55 @@ fn a_loop_access_that_steps_keeps_its_translation() {
     );
 }
 
+/// The jumps of the hot path (before the first return) that the emitter
+/// keeps: unconditional jumps, and conditional branches with neither
+/// target the next block.
+fn far_jumps(disassembly: &str) -> Vec<String> {
+    let hot = &disassembly[..disassembly.find("\n  ret").expect("a return")];
+    let lines: Vec<&str> = hot.lines().map(str::trim).collect();
+    let mut far = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        if !line.starts_with('j') {
+            continue;
+        }
+        // `jmp labelN`, or `jCC labelA; j labelB` (the emitter inverts the
+        // condition when A is the next block).
+        let targets: Vec<&str> = line
+            .split(';')
+            .filter_map(|part| part.trim().rsplit_once(" label").map(|(_, t)| t))
+            .collect();
+        let next = lines[at + 1..].iter().find(|l| l.ends_with(':'));
+        let falls_through = targets
+            .iter()
+            .any(|target| next == Some(&format!("block{target}:").as_str()));
+        if !falls_through {
+            far.push(line.to_string());
+        }
+    }
+    far
+}
+
+/// A loop of loads and a store keeps one taken jump per pass, the one back
+/// to its head: the code after a slow path's call (the trap test, the
+/// result) stays out of line with the slow path instead of sitting
+/// between the fast paths, which would then jump over it.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn a_loop_of_accesses_jumps_only_back() {
+    let text = "(module (memory 1) (func (param i32 i32 i32) (local i32)
+        (loop
+            (f64.store (i32.add (local.get 0) (local.get 3))
+                (f64.add (f64.load (i32.add (local.get 0) (local.get 3)))
+                    (f64.load (i32.add (local.get 1) (local.get 3)))))
+            (local.set 3 (i32.add (local.get 3) (i32.const 8)))
+            (br_if 0 (i32.lt_u (local.get 3) (local.get 2))))))";
+    for settings in ALL_SETTINGS {
+        let disassembly = disassembly(text, settings);
+        let far = far_jumps(&disassembly);
+        assert_eq!(far.len(), 1, "{settings:?}: {far:?}\n{disassembly}");
+    }
+}
+
 /// A square root that two stores of virtual memory use is computed once
 /// on the hot path (Cranelift would place it on the first store's fast
 /// path and compute it again on the second's, see `anchor` in

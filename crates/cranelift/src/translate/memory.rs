@@ -492,6 +492,11 @@ impl FuncTranslator<'_> {
         for reuse in self.reuses.clone() {
             let void = self.b.ins().iconst(I64, VOID_IN_PAGE);
             self.b.def_var(reuse.in_page, void);
+            // The page is never used after a void offset, but it must be
+            // defined here: else Cranelift looks for it through the blocks
+            // before and keeps some earlier value alive across the whole
+            // loop (a register less, or a spill, on the hot path).
+            self.b.def_var(reuse.page, void);
         }
     }
 
@@ -735,7 +740,7 @@ impl FuncTranslator<'_> {
         let table = if write { write_table } else { read_table };
         let entry_addr = self.b.ins().iadd(table, entry_offset);
         let page = self.b.ins().load(I64, flags, entry_addr, 0);
-        let cont = self.b.create_block();
+        let cont = self.continuation_block();
         self.b.ins().brif(page, cont, &[], slow, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
@@ -780,7 +785,7 @@ impl FuncTranslator<'_> {
 
     /// Continues to `slow` if `cond`, else in a new block (cold if `cold`).
     fn branch_slow(&mut self, cond: Value, slow: cranelift_codegen::ir::Block, cold: bool) {
-        let cont = self.b.create_block();
+        let cont = self.continuation_block();
         self.b.ins().brif(cond, slow, &[], cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);

@@ -638,10 +638,25 @@ impl<'a> FuncTranslator<'a> {
         block
     }
 
+    /// A new block to continue the current one in after a branch: cold
+    /// when the current one is, so that a slow path's continuation stays
+    /// out of line (a hot path jumping over it costs a taken branch).
+    fn continuation_block(&mut self) -> Block {
+        let block = self.b.create_block();
+        let cold = self
+            .b
+            .current_block()
+            .is_some_and(|current| self.b.func.layout.is_cold(current));
+        if cold {
+            self.b.set_cold_block(block);
+        }
+        block
+    }
+
     /// Traps with `code` if `cond` is non-zero.
     fn trap_if(&mut self, cond: Value, code: TrapCode) {
         let trap = self.trap_block(code);
-        let cont = self.b.create_block();
+        let cont = self.continuation_block();
         self.b.ins().brif(cond, trap, &[], cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
@@ -670,7 +685,7 @@ impl<'a> FuncTranslator<'a> {
                 block
             }
         };
-        let cont = self.b.create_block();
+        let cont = self.continuation_block();
         self.b.ins().brif(trap, exit, &[], cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
