@@ -16,12 +16,13 @@ use waven_environ::code::MemoryLowering;
 
 use super::{FrameKind, FuncTranslator};
 
-/// The bytes of a slot: the guest address of the page, then its table
-/// entry.
+/// The bytes of a slot: the guest address of the page negated (so that
+/// an access finds its offset in the page with one addition), then its
+/// table entry.
 const SLOT_BYTES: u32 = 16;
 
-/// The page address of a void slot: no effective address (below 2^34)
-/// lies in a page of it, whatever is subtracted.
+/// The negated page address of a void slot: no effective address (below
+/// 2^34) plus it lies in a page (the sum is at least 2^63, unsigned).
 const VOID_PAGE_BASE: i64 = i64::MIN;
 
 /// The open outermost loop, if its accesses own slots.

@@ -631,9 +631,9 @@ impl FuncTranslator<'_> {
     }
 
     /// An access in a loop: the translation of the last pass, kept in
-    /// `slot` (the guest page base, then the table entry), serves while the
-    /// address stays in its page; else the table lookup, which the slot
-    /// keeps for the next pass.
+    /// `slot` (the guest page base negated, then the table entry), serves
+    /// while the address stays in its page; else the table lookup, which
+    /// the slot keeps for the next pass.
     fn slotted_access(&mut self, site: Site, relative: (Value, i64), slot: StackSlot) {
         let write = site.stored.is_some();
         let size = site.access.size;
@@ -641,8 +641,8 @@ impl FuncTranslator<'_> {
         let last_start = PAGE_SIZE - i64::from(size);
         let page_var = self.b.declare_var(I64);
         let in_page_var = self.b.declare_var(I64);
-        let base = self.slot_load(slot, 0);
-        let in_page = self.b.ins().isub(site.addr, base);
+        let minus_base = self.slot_load(slot, 0);
+        let in_page = self.b.ins().iadd(site.addr, minus_base);
         let outside = self
             .b
             .ins()
@@ -664,8 +664,8 @@ impl FuncTranslator<'_> {
         self.b.seal_block(lookup);
         self.b.set_cold_block(lookup);
         let (page, in_page) = self.virtual_translate(site.addr, size, site.slow, writable, true);
-        let base = self.b.ins().isub(site.addr, in_page);
-        self.slot_store(base, slot, 0);
+        let minus_base = self.b.ins().isub(in_page, site.addr);
+        self.slot_store(minus_base, slot, 0);
         self.slot_store(page, slot, 8);
         self.b.def_var(page_var, page);
         self.b.def_var(in_page_var, in_page);
