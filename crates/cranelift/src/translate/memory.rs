@@ -550,11 +550,14 @@ impl FuncTranslator<'_> {
             .find(|reuse| reuse.relative.0 == relative.0 && (!write || reuse.write))
             .copied()
             .and_then(|reuse| {
-                let distance =
-                    (relative.1 - reuse.relative.1) + (site.offset as i64 - reuse.offset as i64);
-                if !(-PAGE_SIZE..=last_start).contains(&distance) {
+                // Wide arithmetic: offsets of 64-bit memories reach 2^64.
+                let distance = i128::from(relative.1) - i128::from(reuse.relative.1)
+                    + i128::from(site.offset)
+                    - i128::from(reuse.offset);
+                if !(i128::from(-PAGE_SIZE)..=i128::from(last_start)).contains(&distance) {
                     return None;
                 }
+                let distance = distance as i64;
                 let exact = relative.1 >= reuse.relative.1
                     || site.offset <= reuse.offset & !(PAGE_SIZE as u64 - 1);
                 if exact {
@@ -595,16 +598,13 @@ impl FuncTranslator<'_> {
                         .icmp_imm_s(IntCC::UnsignedGreaterThan, in_page, last_start - d);
                 (outside, in_page, d as i32)
             }
-            Distance::Constant(d) => {
-                let moved = self.b.ins().iadd_imm_s(in_page, d);
-                let outside =
-                    self.b
-                        .ins()
-                        .icmp_imm_s(IntCC::UnsignedGreaterThan, moved, last_start);
-                (outside, in_page, d as i32)
-            }
-            Distance::Computed(d) => {
-                let moved = self.b.ins().iadd(in_page, d);
+            // A negative distance, constant or computed: the moved offset
+            // itself must lie in the page.
+            Distance::Constant(_) | Distance::Computed(_) => {
+                let moved = match distance {
+                    Distance::Constant(d) => self.b.ins().iadd_imm_s(in_page, d),
+                    Distance::Computed(d) => self.b.ins().iadd(in_page, d),
+                };
                 let outside =
                     self.b
                         .ins()

@@ -354,13 +354,28 @@ pub enum EngineKind {
 }
 
 impl Default for EngineKind {
-    /// The engine of a manifest without `engine`: compiled code where the
-    /// build has a compiler, else (the enclave profile) the interpreter.
+    /// The engine of a manifest without `engine`: the runtime's default
+    /// (compiled code where the build has a compiler, else, in the enclave
+    /// profile, the interpreter).
     fn default() -> EngineKind {
-        if waven_runtime::COMPILER_AVAILABLE {
-            EngineKind::Compiled
-        } else {
-            EngineKind::Interp
+        waven_runtime::EngineKind::default().into()
+    }
+}
+
+impl From<waven_runtime::EngineKind> for EngineKind {
+    fn from(kind: waven_runtime::EngineKind) -> EngineKind {
+        match kind {
+            waven_runtime::EngineKind::Interpreter => EngineKind::Interp,
+            waven_runtime::EngineKind::Compiled => EngineKind::Compiled,
+        }
+    }
+}
+
+impl From<EngineKind> for waven_runtime::EngineKind {
+    fn from(kind: EngineKind) -> waven_runtime::EngineKind {
+        match kind {
+            EngineKind::Interp => waven_runtime::EngineKind::Interpreter,
+            EngineKind::Compiled => waven_runtime::EngineKind::Compiled,
         }
     }
 }

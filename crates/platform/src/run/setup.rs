@@ -11,7 +11,7 @@ use waven_mmu::{Errno, Rights};
 use waven_runtime::{Config, Engine, MemoryBackend, Module};
 
 use super::RunError;
-use crate::manifest::{self, EngineKind, Manifest, MemoryKind, RightsSpec, TenantSpec};
+use crate::manifest::{self, Manifest, MemoryKind, RightsSpec, TenantSpec};
 use crate::registry::{Measurement, Owner, Platform};
 
 /// The engine, the platform and what the manifest made in it.
@@ -42,10 +42,7 @@ impl Setup {
     /// never runs.
     pub(crate) fn new(manifest: &Manifest) -> Result<Setup, RunError> {
         let config = Config {
-            engine: match manifest.engine {
-                EngineKind::Interp => waven_runtime::EngineKind::Interpreter,
-                EngineKind::Compiled => waven_runtime::EngineKind::Compiled,
-            },
+            engine: manifest.engine.into(),
             memory: match manifest.memory {
                 MemoryKind::Virtual => MemoryBackend::Virtual,
                 MemoryKind::Plain => MemoryBackend::Plain,
