@@ -163,7 +163,7 @@ fn memory_access_instruction_counts() {
         "(i32.store offset=4 (local.get 0) (local.get 1))
          (i32.store offset=4 (local.get 1) (local.get 0)) (local.get 1)",
     );
-    for (settings, bound) in [(ALL_SETTINGS[2], 6), (ALL_SETTINGS[0], 20)] {
+    for (settings, bound) in [(ALL_SETTINGS[2], 6), (ALL_SETTINGS[0], 21)] {
         let load = hot_instructions(&load2, settings) - hot_instructions(&load1, settings);
         let store = hot_instructions(&store2, settings) - hot_instructions(&store1, settings);
         println!(

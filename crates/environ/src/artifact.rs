@@ -47,8 +47,10 @@ use crate::code::{
 pub const MAGIC: [u8; 8] = *b"\0wavencw";
 
 /// The layout version this runtime writes and reads (2: the functions are
-/// followed by the slow-path stubs, `vm::SlowPathStub`).
-pub const FORMAT_VERSION: u32 = 2;
+/// followed by the slow-path stubs, `vm::SlowPathStub`; 3: virtual memories
+/// translate through a two-level directory, `vm::VMMemory::directory`, so
+/// code of version 2 must not run against this runtime's `VMMemory`).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The bytes of the SHA-256 that ends the file.
 const HASH_BYTES: usize = 32;

@@ -93,13 +93,15 @@
 //! *Virtual* memory ([`VMMemory`] tables of the software MMU), an access of
 //! `n` bytes at `addr`:
 //! ```text
-//!   if (addr & 0xfff) > 4096 - n          → slow path   (may cross a page)
-//!   vpn = addr >> 12
-//!   if vpn >= table_pages                 → slow path
-//!   p = read_table[vpn]  (write_table for stores)
+//!   leaf = directory[addr >> 21]          (never null: a shared zero leaf)
+//!   p = leaf[(addr >> 12) & 511]          (+ 4096 bytes for stores)
 //!   if p == 0                             → slow path
+//!   if (addr & 0xfff) > 4096 - n          → slow path   (may cross a page)
 //!   access p + (addr & 0xfff)
 //! ```
+//! The directory has an entry for every address below 2^33, which covers
+//! every access of a 32-bit memory, so there is no bounds check (see
+//! [`TABLE_DIRECTORY_SHIFT`] and the MMU's `tables.rs`).
 //! The slow path is [`SlowPathStub::Load`] / [`SlowPathStub::Store`]
 //! (calling [`Libcall::LoadSlow`] / [`Libcall::StoreSlow`]), which goes
 //! through the MMU (page crossing, zero and copy-on-write pages, faults,
@@ -108,10 +110,12 @@
 //! *Plain* memory: `if addr + n > bound → trap MemoryOutOfBounds`, else
 //! access `base + addr`.
 //!
-//! The table pointers and `table_pages` of a virtual memory never change
-//! while its instance lives (the tables are sized for the maximum and each
-//! activation writes the same values): compiled code loads them once per
-//! call. `base` and `bound` of a plain memory may change at any call (host
+//! The directory pointer of a virtual memory never changes while its
+//! instance lives (each activation writes the same value): compiled code
+//! loads it once per call. Directory entries change only from the zero
+//! leaf to a leaf of the space's own, which then lives as long as the
+//! space, so an entry loaded before a slow path is stale at worst (the
+//! zero leaf: the slow path again), never dangling. `base` and `bound` of a plain memory may change at any call (host
 //! calls, `memory.grow`): compiled code reloads them after calls and
 //! control-flow joins.
 
@@ -349,16 +353,24 @@ pub struct VMFuncRef {
     pub store_index: u32,
 }
 
+/// The shift from a guest address to its entry in a virtual memory's
+/// directory (page offset and leaf index bits); the runtime checks that
+/// the MMU agrees.
+pub const TABLE_DIRECTORY_SHIFT: u32 = 21;
+
+/// Pages per leaf of a virtual memory's tables.
+pub const TABLE_LEAF_PAGES: u64 = 512;
+
+/// Bytes from a leaf's read entry of a page to its write entry.
+pub const TABLE_LEAF_WRITE_OFFSET: i32 = 4096;
+
 /// A linear memory as compiled code sees it.
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMMemory {
-    /// Virtual: the read table (host page addresses, 0 = slow path).
-    pub read_table: *const usize,
-    /// Virtual: the write table.
-    pub write_table: *const usize,
-    /// Virtual: entries in each table.
-    pub table_pages: u64,
+    /// Virtual: the directory of the translation tables (see the module
+    /// docs).
+    pub directory: *const usize,
     /// Plain: the first byte.
     pub base: *mut u8,
     /// Plain: the size in bytes.
@@ -453,12 +465,8 @@ pub mod offsets {
     /// The size of a [`VMFuncRef`].
     pub const FUNCREF_SIZE: i32 = std::mem::size_of::<VMFuncRef>() as i32;
 
-    /// [`VMMemory::read_table`].
-    pub const MEMORY_READ_TABLE: i32 = offset_of!(VMMemory, read_table) as i32;
-    /// [`VMMemory::write_table`].
-    pub const MEMORY_WRITE_TABLE: i32 = offset_of!(VMMemory, write_table) as i32;
-    /// [`VMMemory::table_pages`].
-    pub const MEMORY_TABLE_PAGES: i32 = offset_of!(VMMemory, table_pages) as i32;
+    /// [`VMMemory::directory`].
+    pub const MEMORY_DIRECTORY: i32 = offset_of!(VMMemory, directory) as i32;
     /// [`VMMemory::base`].
     pub const MEMORY_BASE: i32 = offset_of!(VMMemory, base) as i32;
     /// [`VMMemory::bound`].

@@ -60,6 +60,7 @@ pub use region::{Region, RegionId, RegionOwner};
 pub use rights::{Access, Rights};
 pub use shootdown::Doorbell;
 pub use space::{AddressSpace, MemoryLimits, Pinned, RawTranslation, SpaceId};
+pub use tables::{DIRECTORY_ENTRIES, DIRECTORY_SHIFT, LEAF_PAGES, LEAF_WRITE_OFFSET};
 
 /// Size of a page (and of a frame) in bytes.
 pub const PAGE_SIZE: usize = 4096;

@@ -1,30 +1,55 @@
-//! The translation fast path: a read table and a write table per address
-//! space, indexed by virtual page number, each entry the host address of
-//! the page's frame or 0.
+//! The translation fast path: per address space, a directory of leaves,
+//! each leaf the read entries and then the write entries of 512 pages
+//! (2 MiB of guest memory); an entry is the host address of the page's
+//! frame, or 0.
 //!
 //! ```text
-//!   addr ──► vpn = addr >> 12 ──► read[vpn]  ──► 0: slow path
-//!                                  │ p          (fault, or out of bounds)
-//!                                  ▼
-//!                             load from p + (addr & 0xfff)
+//!   addr ──► directory[addr >> 21] ──► leaf ──► leaf.read[(addr >> 12) & 511]
+//!                                                 │ 0: slow path
+//!                                                 ▼ p
+//!                                    load from p + (addr & 0xfff)
 //! ```
 //!
-//! Rights live in the tables: a page without the read right has 0 in the
-//! read table, a page without the write right (or a zero or copy-on-write
-//! page, whose first write must go through the slow path) has 0 in the
-//! write table. Readable zero pages point at [`ZERO_PAGE`], which is never
-//! written. The tables are sized for the memory's maximum when the space is
-//! created and never move, so an entry can be read without a lock; entries
-//! are single atomic words, so they are never torn.
+//! The directory has [`DIRECTORY_ENTRIES`] entries, enough for every
+//! address a 32-bit memory's access can form (a 32-bit index plus a 32-bit
+//! offset, below 2^33), so compiled code needs no bounds check for it.
+//! Entries that no page was set in point at [`ZERO_LEAF`], a static leaf
+//! of zeros that is never written: a space's tables cost the directory
+//! (32 KiB) plus one leaf (8 KiB) per 2 MiB stretch in which a page was
+//! ever mapped, whatever its declared maximum. Leaves are allocated under
+//! the space's state lock and live as long as the space, so a leaf that a
+//! thread found through the directory stays valid without a lock.
+//!
+//! Rights live in the entries: a page without the read right has 0 as its
+//! read entry, a page without the write right (or a zero or copy-on-write
+//! page, whose first write must go through the slow path) has 0 as its
+//! write entry. Readable zero pages point at [`ZERO_PAGE`], which is never
+//! written. Entries are single atomic words, so they are never torn. An
+//! entry of 0 is always correct, only slower: the slow path decides from
+//! the space's canonical page state, never from the tables; so when the
+//! host cannot allocate a leaf, its entries simply stay 0.
 
 use std::alloc::{self, Layout};
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use crate::{MmuError, PAGE_SIZE};
 
+/// Pages per leaf.
+pub const LEAF_PAGES: usize = 512;
+
+/// Bytes from a leaf's first read entry to its first write entry.
+pub const LEAF_WRITE_OFFSET: usize = LEAF_PAGES * std::mem::size_of::<usize>();
+
+/// The shift from a guest address to its directory index (the bits of a
+/// page offset and of a leaf index).
+pub const DIRECTORY_SHIFT: u32 = PAGE_SIZE.trailing_zeros() + LEAF_PAGES.trailing_zeros();
+
+/// Entries of every directory: addresses below 2^33 (a 32-bit index plus
+/// a 32-bit static offset).
+pub const DIRECTORY_ENTRIES: usize = 1 << (33 - DIRECTORY_SHIFT);
+
 /// A page of zeros that every readable zero page is translated to for
-/// reads. It is immutable: no write-table entry ever points at it.
+/// reads. It is immutable: no write entry ever points at it.
 #[repr(C, align(4096))]
 pub(crate) struct ZeroPage([u8; PAGE_SIZE]);
 
@@ -38,110 +63,142 @@ impl ZeroPage {
     }
 }
 
-/// The read and write tables of one address space.
+/// The entries of [`LEAF_PAGES`] consecutive pages: reads, then writes.
+#[repr(C, align(4096))]
+struct Leaf {
+    read: [AtomicUsize; LEAF_PAGES],
+    write: [AtomicUsize; LEAF_PAGES],
+}
+
+/// The leaf of every directory entry without pages: all zeros, never
+/// written ([`Tables::set`] allocates a leaf of the space's own first).
+static ZERO_LEAF: Leaf = Leaf {
+    read: [const { AtomicUsize::new(0) }; LEAF_PAGES],
+    write: [const { AtomicUsize::new(0) }; LEAF_PAGES],
+};
+
+fn zero_leaf() -> *mut Leaf {
+    std::ptr::from_ref(&ZERO_LEAF).cast_mut()
+}
+
+/// The translation tables of one address space.
 pub(crate) struct Tables {
-    read: EntryArray,
-    write: EntryArray,
+    directory: Box<[AtomicPtr<Leaf>]>,
+    /// Leaves allocated (not counting [`ZERO_LEAF`]).
+    leaves: AtomicUsize,
 }
 
 impl Tables {
-    /// Tables for `pages` pages, every entry 0.
-    pub(crate) fn new(pages: usize) -> Result<Tables, MmuError> {
+    /// Tables in which every entry is 0.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::HostMemory`] if the host cannot allocate the directory.
+    pub(crate) fn new() -> Result<Tables, MmuError> {
+        let mut directory = Vec::new();
+        directory
+            .try_reserve_exact(DIRECTORY_ENTRIES)
+            .map_err(|_| MmuError::HostMemory(Tables::DIRECTORY_BYTES as u64))?;
+        directory.resize_with(DIRECTORY_ENTRIES, || AtomicPtr::new(zero_leaf()));
         Ok(Tables {
-            read: EntryArray::new(pages)?,
-            write: EntryArray::new(pages)?,
+            directory: directory.into_boxed_slice(),
+            leaves: AtomicUsize::new(0),
         })
+    }
+
+    const DIRECTORY_BYTES: usize = DIRECTORY_ENTRIES * std::mem::size_of::<usize>();
+
+    /// The leaf of page `vpn` (the zero leaf where none was allocated or
+    /// `vpn` lies beyond the directory).
+    #[inline(always)]
+    fn leaf(&self, vpn: u64) -> &Leaf {
+        let index = vpn / LEAF_PAGES as u64;
+        let Some(slot) = self.directory.get(index as usize) else {
+            return &ZERO_LEAF;
+        };
+        // Acquire pairs with the Release that published the leaf: its
+        // entries are seen initialized.
+        let leaf = slot.load(Ordering::Acquire);
+        // SAFETY: a directory entry is the zero leaf or a leaf this
+        // directory owns, which lives until `self` is dropped.
+        unsafe { &*leaf }
     }
 
     /// The host address that reads of page `vpn` go to, or 0.
     #[inline(always)]
     pub(crate) fn read_entry(&self, vpn: u64) -> usize {
-        self.read.get(vpn)
+        // Acquire pairs with the Release in `set`: whoever sees a frame's
+        // address also sees the frame's contents (zeroed or copied) that
+        // were written before the entry was published.
+        self.leaf(vpn).read[vpn as usize % LEAF_PAGES].load(Ordering::Acquire)
     }
 
     /// The host address that writes of page `vpn` go to, or 0.
     #[inline(always)]
     pub(crate) fn write_entry(&self, vpn: u64) -> usize {
-        self.write.get(vpn)
+        self.leaf(vpn).write[vpn as usize % LEAF_PAGES].load(Ordering::Acquire)
     }
 
-    /// The first entry of the read table, of the write table, and the
-    /// number of entries of each.
-    pub(crate) fn raw(&self) -> (*const usize, *const usize, u64) {
-        (
-            self.read.entries.as_ptr().cast_const().cast(),
-            self.write.entries.as_ptr().cast_const().cast(),
-            self.read.len as u64,
-        )
+    /// The directory, for code that translates inline: entry `addr >> 21`
+    /// is the address of a leaf; the leaf's word `(addr >> 12) & 511` is
+    /// the read entry, the word [`LEAF_WRITE_OFFSET`] bytes after it the
+    /// write entry.
+    pub(crate) fn raw_directory(&self) -> *const usize {
+        self.directory.as_ptr().cast()
     }
 
-    /// Sets both entries of `vpn` (which must be below the tables' length).
+    /// Host bytes these tables hold: the directory and the leaves.
+    pub(crate) fn host_bytes(&self) -> u64 {
+        let leaves = self.leaves.load(Ordering::Relaxed);
+        (Tables::DIRECTORY_BYTES + leaves * std::mem::size_of::<Leaf>()) as u64
+    }
+
+    /// Sets both entries of `vpn`. Called under the space's state lock
+    /// (one caller at a time allocates leaves). Where the host cannot
+    /// allocate the leaf, the entries stay 0 (see the module docs).
     pub(crate) fn set(&self, vpn: usize, read: usize, write: usize) {
-        self.read.set(vpn, read);
-        self.write.set(vpn, write);
-    }
-}
-
-/// A fixed array of atomic entries, zero-initialized by the host allocator
-/// so that tables for a large maximum cost nothing until entries are set.
-struct EntryArray {
-    entries: NonNull<AtomicUsize>,
-    len: usize,
-}
-
-// SAFETY: the array is only accessed through atomic operations.
-unsafe impl Send for EntryArray {}
-// SAFETY: as above.
-unsafe impl Sync for EntryArray {}
-
-impl EntryArray {
-    fn new(len: usize) -> Result<EntryArray, MmuError> {
-        if len == 0 {
-            return Ok(EntryArray {
-                entries: NonNull::dangling(),
-                len: 0,
-            });
-        }
-        let layout = Layout::array::<AtomicUsize>(len)
-            .map_err(|_| MmuError::HostMemory((len * 8) as u64))?;
-        // SAFETY: the layout has a non-zero size; an all-zero `AtomicUsize`
-        // is a valid value (it has the representation of `usize`).
-        let raw = unsafe { alloc::alloc_zeroed(layout) };
-        let entries = NonNull::new(raw.cast::<AtomicUsize>())
-            .ok_or(MmuError::HostMemory((len * 8) as u64))?;
-        Ok(EntryArray { entries, len })
-    }
-
-    #[inline(always)]
-    fn get(&self, vpn: u64) -> usize {
-        if vpn >= self.len as u64 {
-            return 0;
-        }
-        // SAFETY: `vpn < len`, the array has `len` initialized entries that
-        // live as long as `self`.
-        let entry = unsafe { &*self.entries.as_ptr().add(vpn as usize) };
-        // Acquire pairs with the Release in `set`: whoever sees a frame's
-        // address also sees the frame's contents (zeroed or copied) that
-        // were written before the entry was published.
-        entry.load(Ordering::Acquire)
-    }
-
-    fn set(&self, vpn: usize, value: usize) {
-        assert!(vpn < self.len, "table index out of range");
-        // SAFETY: checked just above.
-        let entry = unsafe { &*self.entries.as_ptr().add(vpn) };
-        entry.store(value, Ordering::Release);
-    }
-}
-
-impl Drop for EntryArray {
-    fn drop(&mut self) {
-        if self.len == 0 {
+        let Some(slot) = self.directory.get(vpn / LEAF_PAGES) else {
             return;
+        };
+        let mut leaf = slot.load(Ordering::Acquire);
+        if leaf == zero_leaf() {
+            if read == 0 && write == 0 {
+                return;
+            }
+            let Some(fresh) = allocate_leaf() else { return };
+            self.leaves.fetch_add(1, Ordering::Relaxed);
+            // Release: a thread that finds the leaf sees it zeroed.
+            slot.store(fresh, Ordering::Release);
+            leaf = fresh;
         }
-        let layout = Layout::array::<AtomicUsize>(self.len).expect("layout was valid at creation");
-        // SAFETY: allocated in `new` with exactly this layout, freed once.
-        unsafe { alloc::dealloc(self.entries.as_ptr().cast(), layout) }
+        // SAFETY: not the zero leaf, so a leaf this directory owns, alive
+        // while `self` is.
+        let leaf = unsafe { &*leaf };
+        leaf.read[vpn % LEAF_PAGES].store(read, Ordering::Release);
+        leaf.write[vpn % LEAF_PAGES].store(write, Ordering::Release);
+    }
+}
+
+/// A zeroed leaf from the host allocator, or `None` if it has no memory.
+fn allocate_leaf() -> Option<*mut Leaf> {
+    let layout = Layout::new::<Leaf>();
+    // SAFETY: the layout has a non-zero size; all-zero bytes are a valid
+    // `Leaf` (atomics with the representation of `usize`).
+    let raw = unsafe { alloc::alloc_zeroed(layout) };
+    (!raw.is_null()).then_some(raw.cast())
+}
+
+impl Drop for Tables {
+    fn drop(&mut self) {
+        let layout = Layout::new::<Leaf>();
+        for slot in self.directory.iter_mut() {
+            let leaf = *slot.get_mut();
+            if leaf != zero_leaf() {
+                // SAFETY: allocated by `allocate_leaf` with this layout,
+                // owned by this directory only, freed once.
+                unsafe { alloc::dealloc(leaf.cast(), layout) }
+            }
+        }
     }
 }
 
@@ -151,7 +208,7 @@ mod tests {
 
     #[test]
     fn entries_start_empty_and_out_of_range_reads_are_empty() {
-        let tables = Tables::new(4).unwrap();
+        let tables = Tables::new().unwrap();
         assert_eq!(tables.read_entry(0), 0);
         tables.set(3, 0x1000, 0x2000);
         assert_eq!(
@@ -160,7 +217,61 @@ mod tests {
         );
         assert_eq!(tables.read_entry(4), 0);
         assert_eq!(tables.write_entry(u64::MAX), 0);
-        assert_eq!(Tables::new(0).unwrap().read_entry(0), 0);
+        let last = (DIRECTORY_ENTRIES * LEAF_PAGES - 1) as u64;
+        assert_eq!(tables.read_entry(last), 0);
+        tables.set(last as usize + 1, 0x1000, 0x1000);
+        assert_eq!(tables.read_entry(last + 1), 0);
+    }
+
+    #[test]
+    fn leaves_are_allocated_where_pages_are_set_and_never_for_zeros() {
+        let tables = Tables::new().unwrap();
+        let empty = tables.host_bytes();
+        assert_eq!(empty, Tables::DIRECTORY_BYTES as u64);
+        tables.set(5, 0, 0);
+        tables.set(LEAF_PAGES * 100, 0, 0);
+        assert_eq!(tables.host_bytes(), empty);
+        assert!(ZERO_LEAF
+            .read
+            .iter()
+            .all(|e| e.load(Ordering::Relaxed) == 0));
+        tables.set(5, 0x5000, 0);
+        tables.set(6, 0x6000, 0x6000);
+        assert_eq!(tables.host_bytes(), empty + 8192);
+        tables.set(LEAF_PAGES * 100 + 7, 0x7000, 0x7000);
+        assert_eq!(tables.host_bytes(), empty + 2 * 8192);
+        assert_eq!(tables.read_entry(5), 0x5000);
+        assert_eq!(tables.write_entry(5), 0);
+        assert_eq!(tables.write_entry((LEAF_PAGES * 100 + 7) as u64), 0x7000);
+        assert_eq!(tables.read_entry((LEAF_PAGES * 100 + 8) as u64), 0);
+        assert!(ZERO_LEAF
+            .read
+            .iter()
+            .all(|e| e.load(Ordering::Relaxed) == 0));
+        assert!(ZERO_LEAF
+            .write
+            .iter()
+            .all(|e| e.load(Ordering::Relaxed) == 0));
+    }
+
+    #[test]
+    fn the_raw_layout_is_the_documented_one() {
+        let tables = Tables::new().unwrap();
+        let vpn = LEAF_PAGES * 3 + 17;
+        tables.set(vpn, 0xa000, 0xb000);
+        let addr = (vpn * PAGE_SIZE + 5) as u64;
+        let directory = tables.raw_directory();
+        // SAFETY: the directory has DIRECTORY_ENTRIES words and addr is
+        // below 2^33; the leaf has 2 * LEAF_PAGES words.
+        let (read, write) = unsafe {
+            let leaf = *directory.add((addr >> DIRECTORY_SHIFT) as usize) as *const usize;
+            let index = (addr as usize / PAGE_SIZE) % LEAF_PAGES;
+            (
+                *leaf.add(index),
+                *leaf.add(index + LEAF_WRITE_OFFSET / std::mem::size_of::<usize>()),
+            )
+        };
+        assert_eq!((read, write), (0xa000, 0xb000));
     }
 
     #[test]

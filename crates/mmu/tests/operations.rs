@@ -1945,3 +1945,44 @@ fn mmu_error_errnos_match_the_guest_abi() {
     assert_eq!(Rights::try_from(2), Err(MmuError::InvalidRights(2)));
     assert_eq!(Rights::try_from(3), Ok(RW));
 }
+
+// ---------------------------------------------------------------------------
+// Translation tables
+// ---------------------------------------------------------------------------
+
+/// The tables grow with the pages a space has (a leaf per 2 MiB stretch
+/// with pages), not with its declared maximum: a memory that declares none
+/// costs what one declaring its initial size does.
+#[test]
+fn table_memory_follows_the_pages_not_the_maximum() {
+    let pool = pool(4096);
+    let bounded = space(&pool, 1, 1);
+    let unbounded = AddressSpace::new(&pool, MemoryLimits::new(1, None)).unwrap();
+    assert_eq!(bounded.table_bytes(), unbounded.table_bytes());
+    let directory_and_one_leaf = unbounded.table_bytes();
+    assert!(
+        directory_and_one_leaf <= 40 << 10,
+        "{directory_and_one_leaf}"
+    );
+
+    // 6 MiB more of zero pages: three or four more leaves of 8 KiB.
+    unbounded.grow(96).unwrap();
+    let grown = unbounded.table_bytes();
+    assert!(
+        (directory_and_one_leaf + (24 << 10)..=directory_and_one_leaf + (32 << 10))
+            .contains(&grown),
+        "{grown}"
+    );
+    // Unmapped pages need no leaf; the tables still translate every page.
+    let sparse = AddressSpace::new(&pool, MemoryLimits::new(1, None)).unwrap();
+    sparse.grow_unmapped(1000).unwrap();
+    assert_eq!(sparse.table_bytes(), directory_and_one_leaf);
+    sparse.write(0, [7]).unwrap();
+    assert_eq!(sparse.read::<1>(0).unwrap(), [7]);
+    assert_eq!(unbounded.read::<4>(95 * WASM_PAGE).unwrap(), [0; 4]);
+    unbounded.write(96 * WASM_PAGE + 8, [1, 2, 3, 4]).unwrap();
+    assert_eq!(
+        unbounded.read::<4>(96 * WASM_PAGE + 8).unwrap(),
+        [1, 2, 3, 4]
+    );
+}

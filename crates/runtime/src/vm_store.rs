@@ -127,9 +127,7 @@ impl StoreVm {
 /// A memory's compiled-code view, empty until compiled code runs on it.
 pub(crate) fn empty_memory() -> VmBox<VMMemory> {
     VmBox::new(VMMemory {
-        read_table: std::ptr::null(),
-        write_table: std::ptr::null(),
-        table_pages: 0,
+        directory: std::ptr::null(),
         base: std::ptr::null_mut(),
         bound: 0,
     })

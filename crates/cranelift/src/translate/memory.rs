@@ -21,7 +21,10 @@ use cranelift_codegen::ir::types::{F32, F64, I16, I32, I64, I8};
 use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, StackSlot, Type, Value};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 use waven_environ::code::MemoryLowering;
-use waven_environ::vm::{offsets, Libcall, SlowPathStub, TrapCode};
+use waven_environ::vm::{
+    offsets, Libcall, SlowPathStub, TrapCode, TABLE_DIRECTORY_SHIFT, TABLE_LEAF_PAGES,
+    TABLE_LEAF_WRITE_OFFSET,
+};
 
 use cranelift_frontend::Variable;
 
@@ -220,6 +223,12 @@ impl FuncTranslator<'_> {
 
     /// The `VMMemory` of memory 0 (the only memory a module may have).
     fn memory(&self, memarg: &MemArg) -> Result<Value, CompileError> {
+        // The virtual lowering's directory covers addresses below 2^33: a
+        // 32-bit index plus a 32-bit offset (what validation allows for
+        // 32-bit memories, the only ones compiled so far).
+        if memarg.offset > u64::from(u32::MAX) {
+            return Err(self.unsupported(format!("memory offset {}", memarg.offset)));
+        }
         match (memarg.target, self.memory0) {
             (MemArgTarget::Memory(0), Some(memory)) => Ok(memory),
             (target, _) => Err(self.unsupported(format!("memory access to {target:?}"))),
@@ -728,18 +737,23 @@ impl FuncTranslator<'_> {
         write: bool,
         cold: bool,
     ) -> (Value, Value) {
-        let [pages, read_table, write_table] = self.tables.expect("loaded at entry");
+        let directory = self.directory.expect("loaded at entry");
         let flags = self.memory_flags();
-        let vpn = self.b.ins().ushr_imm_s(addr, 12);
-        let beyond = self
+        // No bounds check: `addr < 2^33` (see `memory`), and the directory
+        // has an entry for each 2 MiB below 2^33.
+        let leaf_index = self
             .b
             .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, pages, vpn);
-        self.branch_slow(beyond, slow, cold);
-        let entry_offset = self.b.ins().ishl_imm_s(vpn, 3);
-        let table = if write { write_table } else { read_table };
-        let entry_addr = self.b.ins().iadd(table, entry_offset);
-        let page = self.b.ins().load(I64, flags, entry_addr, 0);
+            .ushr_imm_s(addr, i64::from(TABLE_DIRECTORY_SHIFT));
+        let leaf_offset = self.b.ins().ishl_imm_s(leaf_index, 3);
+        let leaf_addr = self.b.ins().iadd(directory, leaf_offset);
+        let leaf = self.b.ins().load(I64, flags, leaf_addr, 0);
+        let vpn = self.b.ins().ushr_imm_s(addr, 12);
+        let in_leaf = self.b.ins().band_imm_s(vpn, TABLE_LEAF_PAGES as i64 - 1);
+        let entry_offset = self.b.ins().ishl_imm_s(in_leaf, 3);
+        let entry_addr = self.b.ins().iadd(leaf, entry_offset);
+        let half = if write { TABLE_LEAF_WRITE_OFFSET } else { 0 };
+        let page = self.b.ins().load(I64, flags, entry_addr, half);
         let cont = self.continuation_block();
         self.b.ins().brif(page, cont, &[], slow, &[]);
         self.b.switch_to_block(cont);

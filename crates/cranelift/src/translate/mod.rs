@@ -307,7 +307,7 @@ pub(crate) struct FuncTranslator<'a> {
     memory0: Option<Value>,
     /// Virtual lowering: memory 0's `table_pages`, read table and write
     /// table, loaded once at entry (see [`FuncTranslator::prologue`]).
-    tables: Option<[Value; 3]>,
+    directory: Option<Value>,
     /// Plain lowering: memory 0's base and bound as an earlier access
     /// loaded them, while still valid (see [`FuncTranslator::translate_op`]).
     plain_view: Option<(Value, Value)>,
@@ -417,7 +417,7 @@ impl<'a> FuncTranslator<'a> {
             vmctx,
             runtime: vmctx, // replaced in `prologue`
             memory0: None,
-            tables: None,
+            directory: None,
             plain_view: None,
             reuses: Vec::new(),
             write_first: Vec::new(),
@@ -702,9 +702,9 @@ impl<'a> FuncTranslator<'a> {
             let memory = self.vmctx_field(offsets::VMCTX_MEMORY0);
             self.memory0 = Some(memory);
             if self.settings.memory == MemoryLowering::Virtual {
-                // A virtual memory's tables never move and never change
-                // length while the instance lives (each activation writes
-                // the same values), so they are loaded once, here, where
+                // A virtual memory's directory never moves while the
+                // instance lives (each activation writes the same
+                // value), so it is loaded once, here, where
                 // they dominate every access. The loads are not movable:
                 // Cranelift keeps them in this block (and drops the ones
                 // no access uses) instead of repeating them in each
@@ -712,14 +712,12 @@ impl<'a> FuncTranslator<'a> {
                 let flags = MemFlagsData::trusted()
                     .with_readonly()
                     .with_alias_region(Some(self.regions.vm));
-                self.tables = Some(
-                    [
-                        offsets::MEMORY_TABLE_PAGES,
-                        offsets::MEMORY_READ_TABLE,
-                        offsets::MEMORY_WRITE_TABLE,
-                    ]
-                    .map(|offset| self.b.ins().load(I64, flags, memory, offset)),
-                );
+                self.directory = Some(self.b.ins().load(
+                    I64,
+                    flags,
+                    memory,
+                    offsets::MEMORY_DIRECTORY,
+                ));
             }
         }
 

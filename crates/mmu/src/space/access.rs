@@ -80,20 +80,21 @@ impl AddressSpace {
     }
 }
 
-/// Where compiled code finds a pinned space's translation: the fast-path
-/// tables and the pin's shootdown handshake words. Valid while the
-/// [`Pinned`] it came from lives.
+/// Where compiled code finds a pinned space's translation. Valid while
+/// the [`Pinned`] it came from lives.
+///
+/// The tables are two-level: `directory[addr >> DIRECTORY_SHIFT]` is the
+/// address of a leaf (never null; [`crate::DIRECTORY_ENTRIES`] words,
+/// enough for every address below 2^33); the leaf's word
+/// `(addr >> 12) % LEAF_PAGES` is the read entry of the page, the word
+/// [`crate::LEAF_WRITE_OFFSET`] bytes after it its write entry. An entry is
+/// the host address of the page, or 0 (take the slow path). Entries are
+/// `usize` words, read atomically (a plain aligned load on the hosts waven
+/// supports).
 #[derive(Clone, Copy, Debug)]
 pub struct RawTranslation {
-    /// The read table: entry `vpn` is the host address reads of page `vpn`
-    /// go to, or 0 (take the slow path). Entries are `usize` words, read
-    /// atomically (a plain aligned load on the hosts waven supports).
-    pub read_table: *const usize,
-    /// The write table, likewise for writes.
-    pub write_table: *const usize,
-    /// The number of entries of each table; a page at or beyond it takes
-    /// the slow path.
-    pub table_pages: u64,
+    /// The directory of leaves.
+    pub directory: *const usize,
 }
 
 impl Pinned {
@@ -104,11 +105,8 @@ impl Pinned {
     /// shootdown was requested (which such code learns from the pin's
     /// [`Doorbell`]).
     pub fn raw_translation(&self) -> RawTranslation {
-        let (read_table, write_table, table_pages) = self.inner().tables.raw();
         RawTranslation {
-            read_table,
-            write_table,
-            table_pages,
+            directory: self.inner().tables.raw_directory(),
         }
     }
 

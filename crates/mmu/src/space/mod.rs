@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  AddressSpace ─┬─ state (Mutex): pages[vpn] = canonical Page, region use, limbo
-//!                ├─ tables: read[vpn], write[vpn] host addresses (lock-free reads)
+//!                ├─ tables: directory of leaves, read and write host addresses
+//!                │          per page (lock-free reads; see `tables.rs`)
 //!                ├─ readers: pin count for the reclamation protocol
 //!                ├─ accessors: active pins, for shootdowns (revocation is final)
 //!                └─ size, generation (atomics)
@@ -189,6 +190,13 @@ impl AddressSpace {
         self.inner.max_wasm_pages
     }
 
+    /// Host bytes of this space's translation tables: a fixed directory
+    /// plus a leaf per 2 MiB stretch in which a page was ever mapped (not
+    /// proportional to the maximum).
+    pub fn table_bytes(&self) -> u64 {
+        self.inner.tables.host_bytes()
+    }
+
     /// A counter that changes whenever a translation changes. Software TLBs
     /// compare it to drop cached translations.
     pub fn generation(&self) -> u64 {
@@ -315,12 +323,11 @@ impl SpaceInner {
         max_wasm_pages: u64,
         quota: Option<&MemoryQuota>,
     ) -> Result<SpaceInner, MmuError> {
-        let table_len = max_wasm_pages as usize * PAGES_PER_WASM_PAGE;
         let reservation = Reservation::new(&pool, quota);
         Ok(SpaceInner {
             id: SpaceId::fresh(),
             pool,
-            tables: Tables::new(table_len)?,
+            tables: Tables::new()?,
             readers: Readers::default(),
             accessors: Accessors::default(),
             size: AtomicU64::new(0),

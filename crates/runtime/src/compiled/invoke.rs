@@ -18,6 +18,18 @@ use crate::func::Caller;
 use crate::store::{Backing, FuncEntity, Store};
 use crate::value::{Func, FuncType, Val};
 
+// The table layout that compiled code assumes (`waven_environ::vm`) is the
+// MMU's.
+const _: () = {
+    use waven_environ::vm as abi;
+    assert!(1 << abi::TABLE_DIRECTORY_SHIFT == waven_mmu::LEAF_PAGES * waven_mmu::PAGE_SIZE);
+    assert!(abi::TABLE_DIRECTORY_SHIFT == waven_mmu::DIRECTORY_SHIFT);
+    assert!(abi::TABLE_LEAF_PAGES == waven_mmu::LEAF_PAGES as u64);
+    assert!(abi::TABLE_LEAF_WRITE_OFFSET as usize == waven_mmu::LEAF_WRITE_OFFSET);
+    // Every address of a 32-bit memory's access (below 2^33) has an entry.
+    assert!(waven_mmu::DIRECTORY_ENTRIES << abi::TABLE_DIRECTORY_SHIFT == 1 << 33);
+};
+
 /// Bytes of native stack compiled code may use below the point where the
 /// host first enters it; every function's prologue checks its frame
 /// against this limit (`VMRuntime::stack_limit`).
@@ -231,9 +243,7 @@ pub(crate) fn activate<T>(store: &mut Store<T>, pins: &mut Pins) {
                 // which compiled code polls at its safepoints.
                 let pin = space.pin_with_doorbell(Arc::clone(doorbell));
                 let raw = pin.raw_translation();
-                vm.read_table = raw.read_table;
-                vm.write_table = raw.write_table;
-                vm.table_pages = raw.table_pages;
+                vm.directory = raw.directory;
                 pins.push(pin);
             }
             Backing::Plain(plain) => {
