@@ -399,14 +399,13 @@ fn an_exhausted_host_heap_fails_the_guest_not_the_process() {
         "{stderr}"
     );
 
-    // A memory whose translation tables (16 bytes per 4 KiB page of a
-    // 4 GiB maximum) do not fit is refused the same way.
+    // A memory that may grow to 4 GiB needs no translation tables for its
+    // maximum (they grow with its pages: a 32 KiB directory and 8 KiB
+    // leaves), so it runs in the same 16 MiB heap; flat tables of 16 bytes
+    // per page of the maximum (8 MiB each) did not fit.
     let flags = ["--host-heap", "16777216", "--frame-budget", "4294967296"];
     let out = run_wat(&dir, EMPTY, &flags, None);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    let expected = "memory: the host cannot allocate 8388608 bytes for translation tables";
-    assert!(stderr.contains(expected), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 /// Grants one region to a million made-up names, then opens it a million
