@@ -104,9 +104,8 @@ impl Engine {
     /// An engine with `config`.
     ///
     /// With the `enclave` feature, every memory's maximum is capped at the
-    /// frame budget (its translation tables are sized for that, and
-    /// `memory.grow` beyond it fails), and the plain backend, whose memory
-    /// lies outside the frame pool, is refused.
+    /// frame budget (so `memory.grow` beyond it fails), and the plain
+    /// backend, whose memory lies outside the frame pool, is refused.
     ///
     /// # Errors
     ///

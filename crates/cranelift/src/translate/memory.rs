@@ -2,12 +2,13 @@
 //! memory operators that are libcalls.
 //!
 //! ```text
-//!  virtual: (addr & 0xfff) > 4096 - n ─┐
-//!           addr >> 12 >= table_pages ─┼─► slow path: the module's stub
-//!           table[addr >> 12] == 0 ────┘    (cold, may trap; preserve_all,
-//!                                           so the hot path keeps its
-//!                                           registers)
-//!           access table[addr >> 12] + (addr & 0xfff)
+//!  virtual: leaf = directory[addr >> 21]
+//!           p = leaf[(addr >> 12) & 511]
+//!           p == 0 ───────────────────────┬─► slow path: the module's stub
+//!           (addr & 0xfff) > 4096 - n ────┘    (cold, may trap;
+//!                                              preserve_all, so the hot
+//!                                              path keeps its registers)
+//!           access p + (addr & 0xfff)
 //!  plain:   addr + n > bound ──► trap MemoryOutOfBounds
 //!           access base + addr
 //! ```

@@ -305,8 +305,8 @@ pub(crate) struct FuncTranslator<'a> {
     runtime: Value,
     /// `VMContext::memory0`, if the module has a memory.
     memory0: Option<Value>,
-    /// Virtual lowering: memory 0's `table_pages`, read table and write
-    /// table, loaded once at entry (see [`FuncTranslator::prologue`]).
+    /// Virtual lowering: memory 0's table directory, loaded once at entry
+    /// (see [`FuncTranslator::prologue`]).
     directory: Option<Value>,
     /// Plain lowering: memory 0's base and bound as an earlier access
     /// loaded them, while still valid (see [`FuncTranslator::translate_op`]).
