@@ -1950,33 +1950,39 @@ fn mmu_error_errnos_match_the_guest_abi() {
 // Translation tables
 // ---------------------------------------------------------------------------
 
-/// The tables grow with the pages a space has (a leaf per 2 MiB stretch
-/// with pages), not with its declared maximum: a memory that declares none
-/// costs what one declaring its initial size does.
+/// The translation structures grow with the pages a space has (a table
+/// leaf and a chunk of page state per 2 MiB stretch with pages), not with
+/// its declared maximum: a memory that declares none costs what one
+/// declaring its initial size does.
 #[test]
 fn table_memory_follows_the_pages_not_the_maximum() {
     let pool = pool(4096);
-    let bounded = space(&pool, 1, 1);
-    let unbounded = AddressSpace::new(&pool, MemoryLimits::new(1, None)).unwrap();
+    // 32 Wasm pages: one 2 MiB stretch.
+    let bounded = space(&pool, 32, 32);
+    let unbounded = AddressSpace::new(&pool, MemoryLimits::new(32, None)).unwrap();
     assert_eq!(bounded.table_bytes(), unbounded.table_bytes());
-    let directory_and_one_leaf = unbounded.table_bytes();
-    assert!(
-        directory_and_one_leaf <= 40 << 10,
-        "{directory_and_one_leaf}"
-    );
+    let one_stretch = unbounded.table_bytes();
+    assert!(one_stretch <= 64 << 10, "{one_stretch}");
 
-    // 6 MiB more of zero pages: three or four more leaves of 8 KiB.
+    // 6 MiB more of zero pages: three more stretches, each a leaf of 8 KiB
+    // and a chunk of page state (16 KiB), never more than 25 KiB.
     unbounded.grow(96).unwrap();
     let grown = unbounded.table_bytes();
+    let per_stretch = (grown - one_stretch) / 3;
     assert!(
-        (directory_and_one_leaf + (24 << 10)..=directory_and_one_leaf + (32 << 10))
-            .contains(&grown),
-        "{grown}"
+        (8 << 10..=25 << 10).contains(&per_stretch),
+        "{one_stretch} -> {grown}"
     );
+    assert!(one_stretch >= 32 << 10);
     // Unmapped pages need no leaf; the tables still translate every page.
-    let sparse = AddressSpace::new(&pool, MemoryLimits::new(1, None)).unwrap();
+    let sparse = AddressSpace::new(&pool, MemoryLimits::new(32, None)).unwrap();
     sparse.grow_unmapped(1000).unwrap();
-    assert_eq!(sparse.table_bytes(), directory_and_one_leaf);
+    // 62.5 MiB of unmapped pages: two words of chunk index per 2 MiB.
+    assert!(
+        sparse.table_bytes() - one_stretch <= 32 * 16,
+        "{}",
+        sparse.table_bytes()
+    );
     sparse.write(0, [7]).unwrap();
     assert_eq!(sparse.read::<1>(0).unwrap(), [7]);
     assert_eq!(unbounded.read::<4>(95 * WASM_PAGE).unwrap(), [0; 4]);
@@ -1985,4 +1991,55 @@ fn table_memory_follows_the_pages_not_the_maximum() {
         unbounded.read::<4>(96 * WASM_PAGE + 8).unwrap(),
         [1, 2, 3, 4]
     );
+}
+
+/// Mapping a region records it as one run: no page state and no table
+/// leaf until its pages are touched, then only for the 2 MiB stretches
+/// touched (or prefaulted); revoking gives that memory back, and the
+/// frame references the touched pages took.
+#[test]
+fn a_mapped_region_costs_page_state_only_where_touched() {
+    let pool = pool(70_000);
+    let owner = space(&pool, 1, 1);
+    let reader = AddressSpace::new(&pool, MemoryLimits::new(1, None)).unwrap();
+    let region = Region::new(&pool, "big", 256 << 20, Rights::ReadWrite).unwrap();
+    region.write_bytes((200 << 20) + 12, &[9, 8, 7]).unwrap();
+    region.grant(reader.id(), Rights::Read).unwrap();
+    let base = reader.grow_unmapped(4096).unwrap() * WASM_PAGE;
+    let before = reader.table_bytes();
+    let frames_before = in_use(&pool);
+    reader.map_region(&region, base, Rights::Read).unwrap();
+    assert!(
+        reader.table_bytes() - before <= 256,
+        "{} -> {}",
+        before,
+        reader.table_bytes()
+    );
+    assert_eq!(in_use(&pool), frames_before);
+    // The mapping is complete before any touch.
+    assert_eq!(
+        reader.page_info(base + (100 << 20)).map(|i| i.rights),
+        Some(Rights::Read)
+    );
+    // A first touch sets its stretch: one leaf and one chunk.
+    let at = base + (200 << 20) + 12;
+    assert_eq!(reader.read::<3>(at).unwrap(), [9, 8, 7]);
+    let touched = reader.table_bytes() - before;
+    assert!((8 << 10..=25 << 10).contains(&touched), "{touched}");
+    assert!(reader.write(at, [0]).is_err());
+    // A prefault sets what it covers (4 MiB: two more stretches).
+    reader.prefault(base, 4 << 20).unwrap();
+    let prefaulted = reader.table_bytes() - before;
+    assert!(prefaulted >= 3 * touched - 512, "{prefaulted}");
+    assert!(reader.prefault(base + 1, 4096).is_err());
+    // Revoking unmaps every page, touched or not, and frees the state.
+    region.revoke(reader.id()).unwrap();
+    assert!(reader.read::<1>(at).is_err());
+    assert!(reader.read::<1>(base + (100 << 20)).is_err());
+    assert!(reader.table_bytes() - before <= 3 * (8 << 10) + 512);
+    // The region's frames all come back once it is dropped: no reference
+    // taken by a touch or prefault outlived the revocation.
+    drop(region);
+    drop(owner);
+    assert_eq!(in_use(&pool), 0);
 }

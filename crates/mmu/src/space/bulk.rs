@@ -13,6 +13,7 @@
 use std::collections::HashSet;
 use std::ptr;
 
+use super::pages::CHUNK_PAGES;
 use super::{AddressSpace, SpaceInner, SpaceState};
 use crate::frame_pool::FrameId;
 use crate::page::{Mapping, PageKind};
@@ -33,6 +34,17 @@ fn pieces(addr: u64, len: u64) -> impl Iterator<Item = (usize, usize, usize)> {
         at += n;
         Some(piece)
     })
+}
+
+/// The pages a first touch of `addr..addr + len` (in bounds: checked)
+/// sets: every page of the chunks it touches ([`CHUNK_PAGES`], one table
+/// leaf), so that a walk over a lazily mapped region takes the slow path
+/// once per 2 MiB, not once per page.
+fn touched(addr: u64, len: u64) -> std::ops::Range<usize> {
+    let page = PAGE_SIZE as u64;
+    let first = (addr / page) as usize;
+    let end = (addr + len).div_ceil(page) as usize;
+    first / CHUNK_PAGES * CHUNK_PAGES..end.div_ceil(CHUNK_PAGES) * CHUNK_PAGES
 }
 
 impl SpaceInner {
@@ -65,7 +77,7 @@ impl SpaceInner {
         access: Access,
     ) -> Result<(), MemoryFault> {
         for (vpn, offset, _) in pieces(addr, len) {
-            let reason = match state.pages[vpn] {
+            let reason = match state.pages.get(vpn) {
                 None => FaultReason::Unmapped,
                 Some(m) if !m.rights.allows(access) => FaultReason::Denied,
                 Some(_) => continue,
@@ -102,7 +114,7 @@ impl SpaceInner {
         let mut first = None;
         let mut count = 0;
         for vpn in pages.clone() {
-            if state.pages[vpn].as_ref().is_some_and(needs_new) {
+            if state.pages.get(vpn).as_ref().is_some_and(needs_new) {
                 first.get_or_insert(vpn);
                 count += 1;
             }
@@ -116,7 +128,9 @@ impl SpaceInner {
             Err(_) => return Err(first.unwrap_or_default()),
         };
         for vpn in pages {
-            let Some(m) = state.pages[vpn] else { continue };
+            let Some(m) = state.pages.get(vpn) else {
+                continue;
+            };
             let frame = match (m.kind, m.frame) {
                 (PageKind::Zero, _) => fresh.pop().expect("counted above"),
                 (PageKind::CopyOnWrite, Some(old)) if self.pool.refcount(old) == 1 => old,
@@ -192,8 +206,8 @@ impl SpaceInner {
 
     /// The host address of byte `offset` of page `vpn`, which is mapped.
     fn byte_addr(&self, state: &SpaceState, vpn: usize, offset: usize) -> *mut u8 {
-        let mapping = state.pages[vpn].as_ref().expect("checked mapped");
-        self.page_addr(mapping).wrapping_add(offset)
+        let mapping = state.pages.get(vpn).expect("checked mapped");
+        self.page_addr(&mapping).wrapping_add(offset)
     }
 
     /// Copies the bytes at `addr..addr + buf.len()` into `buf`. The caller
@@ -235,23 +249,27 @@ impl SpaceInner {
         }
     }
 
-    /// Reads `buf.len()` bytes at `addr` into `buf`.
+    /// Reads `buf.len()` bytes at `addr` into `buf`, and sets the lazily
+    /// mapped pages it read (their first touch).
     pub(crate) fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryFault> {
-        let state = self.lock();
+        let mut state = self.lock();
         let len = buf.len() as u64;
         self.check_bounds(&state, addr, len, Access::Read)?;
         self.check_rights(&state, addr, len, Access::Read)?;
         self.copy_out(&state, addr, buf);
+        self.materialize(&mut state, touched(addr, len));
         Ok(())
     }
 
-    /// Writes `data` at `addr`.
+    /// Writes `data` at `addr`, and sets the lazily mapped pages it wrote
+    /// (their first touch).
     pub(crate) fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), MemoryFault> {
         let mut state = self.lock();
         let len = data.len() as u64;
         self.check_bounds(&state, addr, len, Access::Write)?;
         self.prepare_write(&mut state, addr, len)?;
         self.copy_in(&state, addr, data);
+        self.materialize(&mut state, touched(addr, len));
         self.settle(&mut state);
         Ok(())
     }
@@ -420,7 +438,7 @@ impl AddressSpace {
         // through a buffer so that the result is the one of a copy.
         let frames_of = |state: &SpaceState, addr: u64| -> HashSet<FrameId> {
             pieces(addr, len)
-                .filter_map(|(vpn, _, _)| state.pages[vpn].and_then(|m| m.frame))
+                .filter_map(|(vpn, _, _)| state.pages.get(vpn).and_then(|m| m.frame))
                 .collect()
         };
         let aliased = !frames_of(&dst_state, dst).is_disjoint(&frames_of(&src_state, src));

@@ -5,9 +5,12 @@
 //! ([`crate::shootdown`]): when they return, no access of another thread
 //! still completes with the old translation.
 
+use std::ops::Range;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::{AddressSpace, SpaceInner};
+use super::pages::LazyRun;
+use super::{AddressSpace, SpaceInner, SpaceState};
 use crate::page::{Mapping, PageKind};
 use crate::quota::MemoryQuota;
 use crate::region::{Region, RegionOwner};
@@ -35,7 +38,7 @@ impl AddressSpace {
         // Every page becomes a zero page that may need a frame, and the
         // frames given up stay counted until they are released.
         let (mut newly_needing, mut given_up) = (0, 0);
-        for page in &state.pages[pages.clone()] {
+        for page in pages.clone().map(|vpn| state.pages.get(vpn)) {
             match page {
                 Some(m) if !matches!(m.kind, PageKind::Shared(_)) => {}
                 _ => newly_needing += 1,
@@ -44,10 +47,12 @@ impl AddressSpace {
         }
         let needed = state.needing + state.limbo.len() as u64 + newly_needing + given_up;
         state.reservation.ensure(needed)?;
+        state.pages.reserve(pages.clone())?;
         let limbo_start = state.limbo.len();
-        for vpn in pages {
+        for vpn in pages.clone() {
             inner.set_page(&mut state, vpn, Some(Mapping::zero(rights)));
         }
+        inner.cut_runs(&mut state, pages);
         inner.finish_change(state, limbo_start);
         Ok(())
     }
@@ -64,7 +69,7 @@ impl AddressSpace {
         let mut state = inner.lock();
         let pages = inner.page_range(&state, addr, len)?;
         for vpn in pages.clone() {
-            match state.pages[vpn] {
+            match state.pages.get(vpn) {
                 None => {
                     return Err(MmuError::NotMapped {
                         addr: page_addr(vpn),
@@ -80,9 +85,11 @@ impl AddressSpace {
                 Some(_) => {}
             }
         }
+        // Pages of lazy runs are materialized with the new rights.
+        state.pages.reserve(pages.clone())?;
         let limbo_start = state.limbo.len();
         for vpn in pages {
-            let m = state.pages[vpn].expect("checked mapped");
+            let m = state.pages.get(vpn).expect("checked mapped");
             inner.set_page(&mut state, vpn, Some(Mapping { rights, ..m }));
         }
         inner.finish_change(state, limbo_start);
@@ -98,12 +105,9 @@ impl AddressSpace {
     pub fn unmap(&self, addr: u64, len: u64) -> Result<(), MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        let pages = inner.page_range(&state, addr, len)?;
         let limbo_start = state.limbo.len();
-        for vpn in inner.page_range(&state, addr, len)? {
-            if state.pages[vpn].is_some() {
-                inner.set_page(&mut state, vpn, None);
-            }
-        }
+        inner.clear(&mut state, pages);
         inner.finish_change(state, limbo_start);
         Ok(())
     }
@@ -120,7 +124,7 @@ impl AddressSpace {
         let mut state = inner.lock();
         let pages = inner.page_range(&state, addr, len)?;
         for vpn in pages.clone() {
-            match state.pages[vpn] {
+            match state.pages.get(vpn) {
                 None => {
                     return Err(MmuError::NotMapped {
                         addr: page_addr(vpn),
@@ -139,7 +143,7 @@ impl AddressSpace {
         }
         let limbo_start = state.limbo.len();
         for vpn in pages {
-            let m = state.pages[vpn].expect("checked mapped");
+            let m = state.pages.get(vpn).expect("checked mapped");
             if m.kind != PageKind::Zero {
                 inner.set_page(&mut state, vpn, Some(Mapping::zero(m.rights)));
             }
@@ -173,7 +177,7 @@ impl AddressSpace {
             return Err(MmuError::InvalidSize(len));
         }
         for vpn in pages.clone() {
-            match state.pages[vpn] {
+            match state.pages.get(vpn) {
                 None => {
                     return Err(MmuError::NotMapped {
                         addr: page_addr(vpn),
@@ -197,7 +201,13 @@ impl AddressSpace {
         // The pages keep their references; the region takes one of its own.
         let frames: Vec<_> = pages
             .clone()
-            .map(|vpn| state.pages[vpn].and_then(|m| m.frame).expect("owned above"))
+            .map(|vpn| {
+                state
+                    .pages
+                    .get(vpn)
+                    .and_then(|m| m.frame)
+                    .expect("owned above")
+            })
             .inspect(|&frame| inner.pool.retain(frame))
             .collect();
         // The pages stop counting against this space's reservation (shared
@@ -215,7 +225,7 @@ impl AddressSpace {
         region.record_mapping(inner.id, Arc::downgrade(&self.inner), pages.start);
         inner.hold_region(&mut state, &region);
         for vpn in pages {
-            let m = state.pages[vpn].expect("checked mapped");
+            let m = state.pages.get(vpn).expect("checked mapped");
             let kind = PageKind::Shared(region.id());
             inner.set_page(&mut state, vpn, Some(Mapping { kind, ..m }));
         }
@@ -229,6 +239,11 @@ impl AddressSpace {
     /// there. The region's owner may map it with any rights; any other
     /// space needs a grant of at least `rights`. The mapping's rights are
     /// also the most `protect` can give these pages.
+    ///
+    /// The mapping is recorded as one lazy run: its pages are set, with
+    /// their table entries, on their first access (or by
+    /// [`AddressSpace::prefault`]), so mapping costs the same for any size
+    /// (plus the pages it replaces).
     ///
     /// # Errors
     ///
@@ -246,19 +261,38 @@ impl AddressSpace {
             return Err(MmuError::AlreadyMapped(region.id()));
         }
         region.admit(inner.id, rights, Arc::downgrade(&self.inner), pages.start)?;
-        inner.hold_region(&mut state, region);
         let limbo_start = state.limbo.len();
-        for (vpn, &frame) in pages.zip(region.frames()) {
-            inner.pool.retain(frame);
-            let mapping = Mapping {
-                frame: Some(frame),
-                rights,
-                cap: rights,
-                kind: PageKind::Shared(region.id()),
-            };
-            inner.set_page(&mut state, vpn, Some(mapping));
-        }
+        inner.clear(&mut state, pages.clone());
+        inner.hold_region(&mut state, region);
+        let run = LazyRun {
+            region: region.clone(),
+            region_page: 0,
+            pages: pages.len(),
+            rights,
+            cap: rights,
+        };
+        state.pages.add_run(pages.start, run);
+        inner.generation.fetch_add(1, Ordering::Release);
         inner.finish_change(state, limbo_start);
+        Ok(())
+    }
+
+    /// Sets the pages of `addr..addr + len` that a mapped region has not
+    /// set yet (see [`AddressSpace::map_region`]), with their table
+    /// entries, so that their first accesses take the fast path too: the
+    /// prefault a host may want after mapping. Other pages are left as
+    /// they are.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::Unaligned`], [`MmuError::OutOfRange`],
+    /// [`MmuError::HostMemory`] (nothing was set then).
+    pub fn prefault(&self, addr: u64, len: u64) -> Result<(), MmuError> {
+        let inner = &*self.inner;
+        let mut state = inner.lock();
+        let pages = inner.page_range(&state, addr, len)?;
+        state.pages.reserve(pages.clone())?;
+        inner.materialize(&mut state, pages);
         Ok(())
     }
 
@@ -328,10 +362,18 @@ impl AddressSpace {
             .count() as u64;
         clone_state.reservation.grow(promised)?;
         clone_state.frozen = frozen;
+        let len = state.pages.len();
+        clone_state.pages.grow_to(len, false)?;
+        for (vpn, page) in state.pages.iter().enumerate() {
+            if page.is_some() {
+                clone_state.pages.reserve(vpn..vpn + 1)?;
+            }
+        }
         let mut copies = inner.pool.alloc_many(shared)?;
-        clone_state.pages = vec![None; state.pages.len()];
-        for vpn in 0..state.pages.len() {
-            let Some(m) = state.pages[vpn] else { continue };
+        for vpn in 0..len {
+            let Some(m) = state.pages.get(vpn) else {
+                continue;
+            };
             let page = match (m.kind, m.frame) {
                 (PageKind::Shared(_), Some(frame)) => {
                     let copy = copies.pop().expect("counted above");
@@ -367,7 +409,14 @@ impl SpaceInner {
     /// Unmaps this space's pages of `region` among the `count` pages from
     /// `first` (revocation).
     pub(crate) fn remove_region_pages(&self, region: RegionId, first: usize, count: usize) {
-        self.update_region_pages(region, first, count, |_| None);
+        let mut state = self.lock();
+        let limbo_start = state.limbo.len();
+        let range = first..first.saturating_add(count).min(state.pages.len());
+        state.pages.cut_region_runs(range.clone(), region);
+        let unmapped = self.update_region_pages(&mut state, region, range, |_| None);
+        state.pages.defer_each(&unmapped);
+        self.release_if_unused(&mut state, region);
+        self.finish_change(state, limbo_start);
     }
 
     /// Lowers the rights of this space's pages of `region` to at most
@@ -379,32 +428,60 @@ impl SpaceInner {
         count: usize,
         rights: Rights,
     ) {
-        self.update_region_pages(region, first, count, |m| {
+        let mut state = self.lock();
+        let limbo_start = state.limbo.len();
+        let range = first..first.saturating_add(count).min(state.pages.len());
+        state.pages.limit_region_runs(range.clone(), region, rights);
+        let _ = self.update_region_pages(&mut state, region, range, |m| {
             Some(Mapping {
                 rights: m.rights.min(rights),
                 cap: m.cap.min(rights),
                 ..m
             })
         });
+        self.finish_change(state, limbo_start);
     }
 
+    /// Replaces each set page of `region` in `range` by `update` of it,
+    /// and returns their page numbers.
     fn update_region_pages(
         &self,
+        state: &mut SpaceState,
         region: RegionId,
-        first: usize,
-        count: usize,
+        range: Range<usize>,
         update: impl Fn(Mapping) -> Option<Mapping>,
-    ) {
-        let mut state = self.lock();
-        let limbo_start = state.limbo.len();
-        let end = first.saturating_add(count).min(state.pages.len());
-        for vpn in first.min(end)..end {
-            if let Some(m) = state.pages[vpn] {
-                if m.kind == PageKind::Shared(region) {
-                    self.set_page(&mut state, vpn, update(m));
-                }
-            }
+    ) -> Vec<usize> {
+        let set: Vec<_> = state
+            .pages
+            .set_pages(range)
+            .filter(|(_, m)| m.kind == PageKind::Shared(region))
+            .collect();
+        for &(vpn, m) in &set {
+            self.set_page(state, vpn, update(m));
         }
-        self.finish_change(state, limbo_start);
+        set.into_iter().map(|(vpn, _)| vpn).collect()
+    }
+
+    /// Unmaps every page of `range`: set pages give their references up,
+    /// lazy runs lose the range, and the page state of the range is freed.
+    fn clear(&self, state: &mut SpaceState, range: Range<usize>) {
+        let set: Vec<_> = state
+            .pages
+            .set_pages(range.clone())
+            .map(|(vpn, _)| vpn)
+            .collect();
+        for vpn in set {
+            self.set_page(state, vpn, None);
+        }
+        self.cut_runs(state, range.clone());
+        state.pages.defer(range);
+    }
+
+    /// Takes `range` out of every lazy run, forgetting regions no longer
+    /// mapped.
+    fn cut_runs(&self, state: &mut SpaceState, range: Range<usize>) {
+        for region in state.pages.cut_runs(range) {
+            self.release_if_unused(state, region);
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Address spaces: one per linear memory.
 //!
 //! ```text
-//!  AddressSpace ─┬─ state (Mutex): pages[vpn] = canonical Page, region use, limbo
+//!  AddressSpace ─┬─ state (Mutex): pages = canonical page state (set pages
+//!                │                  and lazy runs, see `pages.rs`), region use, limbo
 //!                ├─ tables: directory of leaves, read and write host addresses
 //!                │          per page (lock-free reads; see `tables.rs`)
 //!                ├─ readers: pin count for the reclamation protocol
@@ -11,12 +12,16 @@
 //!
 //! Invariants, all established under the state lock:
 //!
-//! * `tables` is a function of `pages` (see [`SpaceInner::entries_for`]):
-//!   every change to a page goes through [`SpaceInner::set_page`], which
-//!   updates both entries and bumps the generation.
+//! * `tables` is a function of the pages that are set (see
+//!   [`SpaceInner::entries_for`]); pages deferred to a lazy run have
+//!   entries of 0. Every change to a page goes through
+//!   [`SpaceInner::set_page`], which updates both entries and bumps the
+//!   generation.
 //! * Pages at or beyond `memory.size` are never in the tables, so the fast
 //!   path needs no bounds check of its own.
-//! * Each mapping with a frame holds one reference to it. A reference that
+//! * Each set mapping with a frame holds one reference to it; a page
+//!   deferred to a lazy run holds none (the run's region handle keeps the
+//!   frame alive) until it is materialized. A reference that
 //!   a page gives up goes to limbo first (see [`crate::reclaim`]).
 //! * A region is mapped at most once per space, and pages of a space never
 //!   share a writable frame, so copies within one space can use `memmove`.
@@ -24,6 +29,7 @@
 mod access;
 mod bulk;
 mod control;
+mod pages;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +43,7 @@ use crate::region::Region;
 use crate::shootdown::Accessors;
 use crate::tables::{Tables, ZERO_PAGE};
 use crate::{MmuError, RegionId, Rights, MAX_WASM_PAGES, PAGES_PER_WASM_PAGE, PAGE_SIZE};
+use pages::PageMap;
 
 pub use access::{Pinned, RawTranslation};
 
@@ -101,10 +108,11 @@ pub(crate) struct SpaceInner {
 }
 
 pub(crate) struct SpaceState {
-    /// One entry per page below `memory.size`.
-    pub(crate) pages: Vec<Page>,
-    /// How many pages of each region are mapped here, and a handle that
-    /// keeps the region (and the frames it reserved) alive meanwhile.
+    /// The pages below `memory.size`.
+    pub(crate) pages: PageMap,
+    /// How many set pages of each region are mapped here (pages of its
+    /// lazy runs are not counted), and a handle that keeps the region (and
+    /// the frames it reserved) alive while it has such pages or runs.
     pub(crate) regions: HashMap<RegionId, RegionUse>,
     /// Frame references given up while a pin may still use them.
     pub(crate) limbo: Vec<FrameId>,
@@ -190,11 +198,14 @@ impl AddressSpace {
         self.inner.max_wasm_pages
     }
 
-    /// Host bytes of this space's translation tables: a fixed directory
-    /// plus a leaf per 2 MiB stretch in which a page was ever mapped (not
-    /// proportional to the maximum).
+    /// Host bytes of this space's translation structures: the tables (a
+    /// fixed directory plus a leaf per 2 MiB stretch in which a page was
+    /// ever set) and the page state (a chunk per 2 MiB stretch with pages
+    /// set, and the lazy runs of mapped regions). Proportional to the pages
+    /// used, not to the size or the maximum.
     pub fn table_bytes(&self) -> u64 {
-        self.inner.tables.host_bytes()
+        let state = self.inner.lock();
+        self.inner.tables.host_bytes() + state.pages.host_bytes()
     }
 
     /// A counter that changes whenever a translation changes. Software TLBs
@@ -236,7 +247,7 @@ impl AddressSpace {
         let state = self.inner.lock();
         let page = state
             .pages
-            .get(usize::try_from(addr / PAGE_SIZE as u64).ok()?)?;
+            .get(usize::try_from(addr / PAGE_SIZE as u64).ok()?);
         page.map(|m| PageInfo {
             rights: m.rights,
             kind: m.kind,
@@ -291,7 +302,7 @@ impl AddressSpace {
     pub fn frame_key(&self, addr: u64) -> Option<u64> {
         let state = self.inner.lock();
         let vpn = usize::try_from(addr / PAGE_SIZE as u64).ok()?;
-        let frame = state.pages.get(vpn)?.as_ref()?.frame?;
+        let frame = state.pages.get(vpn)?.frame?;
         Some(frame.index() as u64 * PAGE_SIZE as u64 + addr % PAGE_SIZE as u64)
     }
 
@@ -334,7 +345,7 @@ impl SpaceInner {
             max_wasm_pages,
             generation: AtomicU64::new(0),
             state: Mutex::new(SpaceState {
-                pages: Vec::new(),
+                pages: PageMap::default(),
                 regions: HashMap::new(),
                 limbo: Vec::new(),
                 needing: 0,
@@ -378,13 +389,12 @@ impl SpaceInner {
         };
         let needed = state.needing + state.limbo.len() as u64 + reserved as u64;
         state.reservation.ensure(needed)?;
-        state.pages.try_reserve(added).map_err(|_| {
-            MmuError::HostMemory((added * std::mem::size_of::<Option<Mapping>>()) as u64)
-        })?;
-        for _ in current * wasm_page..new * wasm_page {
-            state.pages.push(None);
-            let vpn = state.pages.len() - 1;
-            self.set_page(&mut state, vpn, fill);
+        let range = (current * wasm_page) as usize..(new * wasm_page) as usize;
+        state.pages.grow_to(range.end, fill.is_some())?;
+        if fill.is_some() {
+            for vpn in range {
+                self.set_page(&mut state, vpn, fill);
+            }
         }
         self.size
             .store(new * wasm_page * PAGE_SIZE as u64, Ordering::Release);
@@ -417,18 +427,30 @@ impl SpaceInner {
     /// old one, the old reference carries over; otherwise the caller gives
     /// the new mapping a reference of its own, and the old one goes to limbo
     /// (the caller settles limbo before releasing the lock).
+    ///
+    /// A page deferred to a lazy run holds no reference: setting it to a
+    /// mapping of the same frame (materializing it) takes one.
     pub(crate) fn set_page(&self, state: &mut SpaceState, vpn: usize, new: Page) {
-        let old = std::mem::replace(&mut state.pages[vpn], new);
+        let resolved = state.pages.set(vpn, new);
         let (read, write) = self.entries_for(&new);
         self.tables.set(vpn, read, write);
         self.generation.fetch_add(1, Ordering::Release);
+        let new_frame = new.and_then(|m| m.frame);
+        if !resolved.held {
+            if let Some(frame) =
+                new_frame.filter(|&f| Some(f) == resolved.page.and_then(|m| m.frame))
+            {
+                self.pool.retain(frame);
+            }
+        }
+        // What the page held and counted: nothing if it was deferred.
+        let old = if resolved.held { resolved.page } else { None };
         match (needs_frame_reserved(&old), needs_frame_reserved(&new)) {
             (false, true) => state.needing += 1,
             (true, false) => state.needing -= 1,
             _ => {}
         }
         let old_frame = old.and_then(|m| m.frame);
-        let new_frame = new.and_then(|m| m.frame);
         if old_frame != new_frame {
             if let Some(frame) = old_frame {
                 state.limbo.push(frame);
@@ -437,10 +459,8 @@ impl SpaceInner {
         if let Some(PageKind::Shared(region)) = old.map(|m| m.kind) {
             if let Some(used) = state.regions.get_mut(&region) {
                 used.pages -= 1;
-                if used.pages == 0 {
-                    state.regions.remove(&region);
-                }
             }
+            self.release_if_unused(state, region);
         }
         if let Some(PageKind::Shared(region)) = new.map(|m| m.kind) {
             state
@@ -466,6 +486,33 @@ impl SpaceInner {
                 region: None,
             })
             .region = Some(region.clone());
+    }
+
+    /// Forgets `region` (and drops the handle that kept it alive) if no set
+    /// page and no lazy run of this space maps it any more.
+    pub(crate) fn release_if_unused(&self, state: &mut SpaceState, region: RegionId) {
+        let unused = state
+            .regions
+            .get(&region)
+            .is_some_and(|used| used.pages == 0 && !state.pages.has_run_of(region));
+        if unused {
+            state.regions.remove(&region);
+        }
+    }
+
+    /// Sets the pages of `range` that are deferred to a lazy run, each
+    /// with its own reference and table entries, so that accesses to them
+    /// take the fast path. If the host cannot allocate the page state, the
+    /// rest stay deferred (still correct, only slower).
+    pub(crate) fn materialize(&self, state: &mut SpaceState, range: std::ops::Range<usize>) {
+        let range = range.start.min(state.pages.len())..range.end.min(state.pages.len());
+        for vpn in state.pages.lazy_pages(range) {
+            if state.pages.reserve(vpn..vpn + 1).is_err() {
+                return;
+            }
+            let page = state.pages.get(vpn);
+            self.set_page(state, vpn, page);
+        }
     }
 
     /// Ends an operation that changed page states under `state`: waits for
@@ -541,11 +588,9 @@ impl Drop for SpaceInner {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         // No pin can exist (a pin holds a handle to the space), so every
         // reference can be released at once.
-        for frame in state
-            .pages
-            .iter()
-            .filter_map(|page| page.and_then(|m| m.frame))
-        {
+        // Deferred pages hold no reference; set pages one each.
+        let len = state.pages.len();
+        for frame in state.pages.set_pages(0..len).filter_map(|(_, m)| m.frame) {
             self.pool.release(frame);
         }
         for frame in state.limbo.drain(..) {
