@@ -34,6 +34,12 @@ pub const MODULE: &str = "waven";
 /// [`MAX_NAME`] bytes.
 pub const MAX_PATH: u32 = 2 * MAX_NAME + 1;
 
+/// A flag of `map`'s rights argument: set the translation of every page
+/// of the mapping now (the MMU's `AddressSpace::prefault`) instead of on
+/// each 2 MiB stretch's first touch. Best effort: if the host cannot hold
+/// the page state, the mapping stays and fills on touch.
+pub const MAP_PREFAULT: u32 = 0x100;
+
 /// One instance's view of the platform: who it is, its tenant's limits,
 /// and its open region handles.
 pub struct GuestContext {
@@ -317,8 +323,10 @@ pub fn add_to_linker<T: 'static>(
         ctx.add_handle(path.to_string())
     })?;
     define(linker, "map", &[I32, I32, I32], get, |caller, get, args| {
-        let rights = args.rights(2)?;
-        space(caller)?; // ENOSYS on plain memory
+        let flags = args.u32(2);
+        let prefault = flags & MAP_PREFAULT != 0;
+        let rights = Rights::try_from(flags & !MAP_PREFAULT).map_err(|_| Errno::EINVAL)?;
+        let space = space(caller)?; // ENOSYS on plain memory
         let ctx = get(caller.data_mut());
         let region = ctx.region(args.u32(0))?;
         let (platform, instance) = (ctx.platform.clone(), ctx.instance.clone());
@@ -329,6 +337,12 @@ pub fn add_to_linker<T: 'static>(
                 addr as u64
             }
         };
+        if prefault {
+            // The region is mapped; a prefault that fails leaves its pages
+            // to fill on first touch, so it is not an error.
+            let size = platform.region_size(&region)?;
+            let _ = space.prefault(addr, size);
+        }
         // Any page-aligned address is a success value, also at or above
         // 2 GiB (negative as i32): the region is mapped by now, so this
         // must not report failure.

@@ -41,6 +41,7 @@ fn guest_wat() -> String {
   (data (i32.const 0x130) "provider/data") ;; the provider's region, 13 bytes
   (data (i32.const 0x140) "host/data")    ;; the host's region, 9 bytes
   (func (export "page_size") (result i32) (call $page_size))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
   (func (export "share") (param i32 i32 i32) (result i32)
     (call $share (local.get 0) (local.get 1) (i32.const 0x100) (i32.const 4) (local.get 2)))
   (func (export "grant_consumer") (param i32 i32) (result i32)
@@ -370,12 +371,11 @@ fn big_guest_wat(pages: u32) -> String {
 
 #[test]
 fn map_returns_addresses_at_and_above_2_gib_as_success() {
-    // Memories of 2 GiB: the pool must be able to describe them (the
-    // enclave profile caps a memory at the frame budget), and only an
-    // overcommitting pool lets them exist without promising their frames.
-    // The pool's host memory is reserved lazily; no frame is touched.
+    // Memories of 2 GiB on a pool of 64 MiB: no memory is capped at the
+    // frame budget (in any profile), but only an overcommitting pool lets
+    // them exist without promising their frames; no frame is touched.
     let (engine, platform, module) = setup_with(Config {
-        frame_budget: 4 << 30,
+        frame_budget: 64 << 20,
         overcommit: true,
         ..Config::default()
     });
@@ -408,6 +408,100 @@ fn map_returns_addresses_at_and_above_2_gib_as_success() {
             assert_eq!(guest.i32("size", &[]), 32769, "grown by one Wasm page");
         }
     }
+}
+
+#[test]
+fn memories_beyond_the_frame_budget_are_refused_by_the_pool_not_capped() {
+    // A strict pool of 64 MiB promises every frame a memory may write:
+    // a memory of 2 GiB cannot be promised its frames, in any profile.
+    let (engine, platform, _) = setup_with(Config {
+        frame_budget: 64 << 20,
+        ..Config::default()
+    });
+    let big = Module::new(&engine, &wat::parse_str(big_guest_wat(32768)).unwrap()).unwrap();
+    let mut store = waven_runtime::Store::new(
+        &engine,
+        waven_platform::abi::GuestContext::new(platform.clone(), "big"),
+    );
+    let mut linker = waven_runtime::Linker::new();
+    waven_platform::abi::add_to_linker(
+        &mut linker,
+        |ctx: &mut waven_platform::abi::GuestContext| ctx,
+    )
+    .unwrap();
+    let error = linker.instantiate(&mut store, &big).unwrap_err();
+    assert!(
+        error.to_string().contains("frame pool exhausted"),
+        "{error}"
+    );
+    // A memory with no maximum grows until the pool has no frame left to
+    // promise: memory.grow returns -1 there, not at a cap.
+    let (engine, platform, _) = setup_with(Config {
+        frame_budget: 4 << 20,
+        ..Config::default()
+    });
+    let grower = Module::new(
+        &engine,
+        &wat::parse_str(
+            r#"(module (memory 1)
+              (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut guest = Guest::new(&engine, &platform, "grower", &grower);
+    assert_eq!(guest.i32("grow", &[63]), 1, "to the 64 Wasm pages of 4 MiB");
+    assert_eq!(guest.i32("grow", &[1]), -1, "no frame left to promise");
+    assert_eq!(guest.space.max_wasm_pages(), 65536, "no maximum: 4 GiB");
+}
+
+/// `map` records the mapping; the translation of a page is set on its
+/// first touch (a 2 MiB stretch at a time), or for the whole region at
+/// once with the prefault flag. Both read the same data; bad flags are
+/// refused.
+#[test]
+fn map_fills_translations_on_touch_or_at_once_with_prefault() {
+    let (engine, platform, module) = setup();
+    let mut provider = Guest::new(&engine, &platform, "provider", &module);
+    let mut consumer = Guest::new(&engine, &platform, "consumer", &module);
+    provider.i32("grow", &[64]);
+    // 4 MiB from 64 KiB on: two stretches of translations once touched.
+    let (start, len) = (0x1_0000, 4 << 20);
+    provider
+        .call("store", &[Val::I32(start + len - 4), Val::I32(77)])
+        .unwrap();
+    let handle = provider.i32("share", &[start, len, R]);
+    assert!(handle >= 0, "share: {handle}");
+    assert_eq!(provider.i32("grant_consumer", &[handle, R]), 0);
+
+    let h = consumer.i32("open", &[]);
+    let before = consumer.space.table_bytes();
+    let lazy = consumer.i32("map", &[h, -1, R]);
+    let mapped = consumer.space.table_bytes();
+    assert!(mapped - before < 1024, "{before} -> {mapped}");
+    assert_eq!(consumer.i32("load", &[lazy + len - 4]), 77);
+    let touched = consumer.space.table_bytes();
+    assert!(touched - mapped >= 8 << 10, "{mapped} -> {touched}");
+    assert_eq!(
+        consumer.i32("map", &[h, -1, R | 0x200]),
+        errno(Errno::EINVAL),
+        "unknown flag"
+    );
+
+    // A new consumer of the same name maps it with the prefault flag.
+    drop(consumer);
+    platform.remove_instance("consumer").unwrap();
+    let mut other = Guest::new(&engine, &platform, "consumer", &module);
+    assert_eq!(provider.i32("grant_consumer", &[handle, R]), 0);
+    let h = other.i32("open", &[]);
+    let before = other.space.table_bytes();
+    let prefault = waven_platform::abi::MAP_PREFAULT as i32;
+    let eager = other.i32("map", &[h, -1, R | prefault]);
+    let mapped = other.space.table_bytes();
+    // Both stretches (and the one the region starts in) at once.
+    assert!(mapped - before >= 2 * (touched - before) - 1024, "{before} -> {mapped}");
+    assert_eq!(other.i32("load", &[eager + len - 4]), 77);
+    assert_eq!(other.space.table_bytes(), mapped);
 }
 
 #[test]
