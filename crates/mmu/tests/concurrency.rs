@@ -9,12 +9,20 @@
 //!   access of the revoked reader succeeds on the region;
 //! * no access ever reads a frame that was released (zeroed) or reused
 //!   for later data, i.e. no stale translation outlives the frame.
+//!
+//! Grantees that store (or load) through a pin race `revoke`; and threads
+//! making the first touches of a lazily mapped 8 MiB region race
+//! `revoke` and `protect`: once the call returned, no load or store
+//! completes with the old rights.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use waven_mmu::{AddressSpace, FaultReason, FramePool, MemoryLimits, Region, Rights, PAGE_SIZE};
+use waven_mmu::{
+    AddressSpace, FaultReason, FramePool, MemoryLimits, Region, Rights, PAGES_PER_WASM_PAGE,
+    PAGE_SIZE,
+};
 
 const REGION_PAGES: u64 = 4;
 const CANARY: u64 = 0xC0FF_EE00;
@@ -289,4 +297,225 @@ fn no_load_of_a_revoked_grantee_sees_what_the_owner_wrote_after_revoke() {
         }
         Err(_) => false,
     });
+}
+
+/// Pages of the big region: 8 MiB, four 2 MiB stretches of the tables.
+const BIG_PAGES: u64 = 2048;
+/// Per round, how many accesses succeed before the owner takes rights
+/// away: none (most pages, perhaps every 2 MiB stretch, still untouched),
+/// up to several times the region's pages.
+const TOUCHES_BEFORE_LOSS: [usize; 12] = [0, 0, 0, 0, 0, 0, 0, 1, 8, 64, 512, 8192];
+/// What happens to each grantee's mapping while its threads touch it:
+/// `(rights granted and mapped, what the owner does)`.
+const BIG_GRANTEES: [(Rights, Loss); 3] = [
+    (Rights::ReadWrite, Loss::Revoke),
+    (Rights::ReadWrite, Loss::ProtectRead),
+    (Rights::Read, Loss::ProtectNone),
+];
+const THREADS_PER_GRANTEE: usize = 5;
+const TAG: u64 = 0x5441_4700_0000_0000;
+const BIG_MARKER: u64 = 0x4D4B_0000_0000_0000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Loss {
+    /// `Region::revoke`: every access faults afterwards.
+    Revoke,
+    /// The grantee's `protect(.., Read)`: stores fault afterwards.
+    ProtectRead,
+    /// The grantee's `protect(.., None)`: every access faults afterwards.
+    ProtectNone,
+}
+
+/// Thread `t`'s slot in every page: a value it stores (round `round`).
+fn tag(round: u64, t: usize) -> u64 {
+    TAG | round << 8 | t as u64
+}
+
+/// What the owner writes into thread `t`'s slots once its grantee lost
+/// the rights to store (or to load) there.
+fn big_marker(round: u64, t: usize) -> u64 {
+    BIG_MARKER | round << 8 | t as u64
+}
+
+/// Threads pinned on three grantee spaces touch a host region of 8 MiB
+/// freshly mapped into all three (so their accesses are first touches,
+/// which set the lazily mapped pages through the slow path) while the host
+/// revokes one grantee's grant and the two others protect their mapping
+/// (read-only, and no access), at a different point of the touching in
+/// every round. Once the call returned (a flag set after it), no access
+/// of the grantee may succeed with the old rights; and once the host wrote
+/// a marker into a slot after the call, no late store may overwrite it
+/// and no late load may see it.
+#[test]
+fn rights_taken_from_a_lazily_mapped_region_are_gone_when_the_call_returns() {
+    let size = BIG_PAGES * PAGE_SIZE as u64;
+    let pool = FramePool::new(64 << 20).unwrap();
+    let wasm_pages = size / (PAGES_PER_WASM_PAGE * PAGE_SIZE) as u64;
+    let grantees: Vec<AddressSpace> = BIG_GRANTEES
+        .iter()
+        .map(|_| {
+            let space = AddressSpace::new(&pool, MemoryLimits::new(0, Some(wasm_pages))).unwrap();
+            space.grow_unmapped(wasm_pages).unwrap();
+            space
+        })
+        .collect();
+    // The round in progress (0: nothing mapped yet), and per grantee the
+    // last round whose mapping was made (set after `map_region` returned),
+    // whose loss of rights began (set before the call) and whose loss
+    // completed (set after the call returned).
+    let round = AtomicU64::new(0);
+    let per_grantee = || -> Vec<AtomicU64> { grantees.iter().map(|_| AtomicU64::new(0)).collect() };
+    let (mapped, losing, lost) = (per_grantee(), per_grantee(), per_grantee());
+    let successes = AtomicUsize::new(0);
+    let refused_after = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    thread::scope(|scope| {
+        for t in 0..grantees.len() * THREADS_PER_GRANTEE {
+            let g = t / THREADS_PER_GRANTEE;
+            let (space, (rights, loss)) = (&grantees[g], BIG_GRANTEES[g]);
+            let (round, stop) = (&round, &stop);
+            let (mapped, losing, lost) = (&mapped[g], &losing[g], &lost[g]);
+            let (successes, refused_after) = (&successes, &refused_after);
+            scope.spawn(move || {
+                // Each thread walks the pages in its own order, from its
+                // own start, so that first touches race everywhere.
+                let stride = 2 * (37 * t as u64 + 11) + 1;
+                let mut page = t as u64 * BIG_PAGES / 16 + 1;
+                let mut i = 0u64;
+                while !stop.load(Ordering::Acquire) {
+                    // Until this round's region is mapped, wait unpinned:
+                    // the mapping need not wait for this thread, and the
+                    // first touches begin as soon as it has returned.
+                    let r = round.load(Ordering::Acquire);
+                    if r == 0 || mapped.load(Ordering::Acquire) != r {
+                        thread::yield_now();
+                        continue;
+                    }
+                    let pin = space.pin();
+                    for _ in 0..256 {
+                        pin.safepoint();
+                        // Whether the rights for this access were gone
+                        // before it started (else they are in place).
+                        let gone = lost.load(Ordering::Acquire) == r;
+                        if round.load(Ordering::Acquire) != r {
+                            break;
+                        }
+                        page = (page + stride) % BIG_PAGES;
+                        let addr = page * PAGE_SIZE as u64 + t as u64 * SLOT;
+                        i += 1;
+                        let store = rights == Rights::ReadWrite && i.is_multiple_of(2);
+                        let result = if store {
+                            pin.write_u64(addr, tag(r, t)).map(|()| None)
+                        } else {
+                            pin.read_u64(addr).map(Some)
+                        };
+                        // A new round began meanwhile: the access may have
+                        // used its mapping.
+                        if round.load(Ordering::Acquire) != r {
+                            break;
+                        }
+                        let denied = gone && (store || loss != Loss::ProtectRead);
+                        match result {
+                            Ok(value) => {
+                                assert!(
+                                    !denied,
+                                    "thread {t}: {} at {addr:#x} succeeded after grantee {g} \
+                                     lost the right in round {r}",
+                                    if store { "store" } else { "load" }
+                                );
+                                if loss != Loss::ProtectRead {
+                                    assert_ne!(
+                                        value,
+                                        Some(big_marker(r, t)),
+                                        "thread {t}: load at {addr:#x} saw what the owner \
+                                         wrote after grantee {g} lost the right in round {r}"
+                                    );
+                                }
+                                successes.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(_) if denied => {
+                                refused_after.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(fault) => assert!(
+                                gone || losing.load(Ordering::Acquire) == r,
+                                "thread {t}: {fault:?} in round {r} before grantee {g} lost \
+                                 any right"
+                            ),
+                        }
+                    }
+                }
+            });
+        }
+        let _stop = StopOnDrop(&stop);
+        for (r, touches) in (1..).zip(TOUCHES_BEFORE_LOSS) {
+            // The new round is announced before its region is mapped, so
+            // an access that reaches the new mapping sees the new round.
+            round.store(r, Ordering::Release);
+            let region = Region::new(&pool, "big", size, Rights::ReadWrite).unwrap();
+            // Mapped in the reverse order of the losses, so that the first
+            // loss follows its mapping closely.
+            for (g, grantee) in grantees.iter().enumerate().rev() {
+                let rights = BIG_GRANTEES[g].0;
+                region.grant(grantee.id(), rights).unwrap();
+                grantee.map_region(&region, 0, rights).unwrap();
+                mapped[g].store(r, Ordering::Release);
+            }
+            let before = successes.load(Ordering::Relaxed);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while successes.load(Ordering::Relaxed) < before + touches && Instant::now() < deadline
+            {
+                thread::yield_now();
+            }
+            for (g, grantee) in grantees.iter().enumerate() {
+                losing[g].store(r, Ordering::Release);
+                match BIG_GRANTEES[g].1 {
+                    Loss::Revoke => region.revoke(grantee.id()).unwrap(),
+                    Loss::ProtectRead => grantee.protect(0, size, Rights::Read).unwrap(),
+                    Loss::ProtectNone => grantee.protect(0, size, Rights::None).unwrap(),
+                }
+                lost[g].store(r, Ordering::Release);
+            }
+            // Markers in every slot of every page, after every call
+            // returned; late stores would overwrite them, late loads see
+            // them.
+            let slots = 0..grantees.len() * THREADS_PER_GRANTEE;
+            for page in 0..BIG_PAGES {
+                for t in slots.clone() {
+                    let offset = page * PAGE_SIZE as u64 + t as u64 * SLOT;
+                    region
+                        .write_bytes(offset, &big_marker(r, t).to_le_bytes())
+                        .unwrap();
+                }
+            }
+            thread::sleep(Duration::from_millis(30));
+            for page in 0..BIG_PAGES {
+                for t in slots.clone() {
+                    let offset = page * PAGE_SIZE as u64 + t as u64 * SLOT;
+                    let mut value = [0u8; 8];
+                    region.read_bytes(offset, &mut value).unwrap();
+                    assert_eq!(
+                        u64::from_le_bytes(value),
+                        big_marker(r, t),
+                        "round {r}: thread {t}'s slot in page {page} changed after its \
+                         grantee lost the right to store"
+                    );
+                }
+            }
+            for (g, grantee) in grantees.iter().enumerate() {
+                if BIG_GRANTEES[g].1 != Loss::Revoke {
+                    region.revoke(grantee.id()).unwrap();
+                }
+            }
+        }
+    });
+    assert!(
+        successes.load(Ordering::Relaxed) > 1000,
+        "the threads barely ran"
+    );
+    assert!(
+        refused_after.load(Ordering::Relaxed) > 1000,
+        "the threads barely ran after losing rights"
+    );
+    drop(grantees);
+    assert_eq!(pool.stats().in_use, 0, "every frame is back in the pool");
 }

@@ -4,7 +4,7 @@
 //! its pages are touched.
 //!
 //! ```text
-//!   vpn ──► chunks[vpn / 512] ──► slot: Set(page) ──► that page
+//!   vpn ──► chunk vpn / 512 ──► slot: Set(page) ──► that page
 //!                │                  └─ Deferred ──┐
 //!                └─ no chunk: every slot Deferred ─┴─► run covering vpn? ── yes: the
 //!                                                        │                region's page,
@@ -90,13 +90,20 @@ pub(crate) struct Resolved {
 #[derive(Default)]
 pub(crate) struct PageMap {
     len: usize,
-    chunks: Vec<Option<Chunk>>,
+    /// The chunks that exist, by chunk index (`vpn / CHUNK_PAGES`),
+    /// sorted: an unmapped stretch costs nothing, and operations on a
+    /// range visit only the chunks in it.
+    chunks: Vec<(usize, Chunk)>,
     /// Lazy runs by first page; they never overlap and lie below `len`.
     runs: BTreeMap<usize, LazyRun>,
 }
 
 fn host_memory<T>(count: usize) -> MmuError {
     MmuError::HostMemory((count * std::mem::size_of::<T>()) as u64)
+}
+
+fn empty_chunk() -> Chunk {
+    vec![Slot::Deferred; CHUNK_PAGES].into_boxed_slice()
 }
 
 impl PageMap {
@@ -113,19 +120,27 @@ impl PageMap {
     ///
     /// [`MmuError::HostMemory`]; the length is unchanged then.
     pub(crate) fn grow_to(&mut self, len: usize, reserve: bool) -> Result<(), MmuError> {
-        let chunks = len.div_ceil(CHUNK_PAGES);
-        if chunks > self.chunks.len() {
-            let more = chunks - self.chunks.len();
-            self.chunks
-                .try_reserve_exact(more)
-                .map_err(|_| host_memory::<Option<Chunk>>(more))?;
-            self.chunks.resize_with(chunks, || None);
-        }
         if reserve && len > self.len {
             self.reserve(self.len..len)?;
         }
         self.len = self.len.max(len);
         Ok(())
+    }
+
+    /// Where chunk `index` is in `chunks`, or where it would go.
+    fn position(&self, index: usize) -> Result<usize, usize> {
+        self.chunks.binary_search_by_key(&index, |(i, _)| *i)
+    }
+
+    /// The positions in `chunks` of the chunks holding pages of `range`.
+    fn positions(&self, range: &Range<usize>) -> Range<usize> {
+        if range.is_empty() {
+            return 0..0;
+        }
+        let first = range.start / CHUNK_PAGES;
+        let last = (range.end - 1) / CHUNK_PAGES;
+        self.chunks.partition_point(|(i, _)| *i < first)
+            ..self.chunks.partition_point(|(i, _)| *i <= last)
     }
 
     /// Allocates the chunks that hold `range`, so that setting its pages
@@ -140,13 +155,16 @@ impl PageMap {
             return Ok(());
         }
         for index in range.start / CHUNK_PAGES..=(range.end - 1) / CHUNK_PAGES {
-            if self.chunks[index].is_none() {
+            if let Err(at) = self.position(index) {
                 let mut chunk = Vec::new();
                 chunk
                     .try_reserve_exact(CHUNK_PAGES)
                     .map_err(|_| host_memory::<Slot>(CHUNK_PAGES))?;
+                self.chunks
+                    .try_reserve(1)
+                    .map_err(|_| host_memory::<(usize, Chunk)>(1))?;
                 chunk.resize(CHUNK_PAGES, Slot::Deferred);
-                self.chunks[index] = Some(chunk.into_boxed_slice());
+                self.chunks.insert(at, (index, chunk.into_boxed_slice()));
             }
         }
         Ok(())
@@ -154,17 +172,16 @@ impl PageMap {
 
     /// Host bytes of the page state (chunks, their index and the runs).
     pub(crate) fn host_bytes(&self) -> u64 {
-        let chunks = self.chunks.iter().flatten().count();
-        (chunks * CHUNK_PAGES * std::mem::size_of::<Slot>()
-            + self.chunks.capacity() * std::mem::size_of::<Option<Chunk>>()
+        (self.chunks.len() * CHUNK_PAGES * std::mem::size_of::<Slot>()
+            + self.chunks.capacity() * std::mem::size_of::<(usize, Chunk)>()
             + self.runs.len() * std::mem::size_of::<(usize, LazyRun)>()) as u64
     }
 
     fn slot(&self, vpn: usize) -> Slot {
-        self.chunks
-            .get(vpn / CHUNK_PAGES)
-            .and_then(Option::as_ref)
-            .map_or(Slot::Deferred, |chunk| chunk[vpn % CHUNK_PAGES])
+        match self.position(vpn / CHUNK_PAGES) {
+            Ok(at) => self.chunks[at].1[vpn % CHUNK_PAGES],
+            Err(_) => Slot::Deferred,
+        }
     }
 
     /// The run covering `vpn`, with its first page.
@@ -204,9 +221,12 @@ impl PageMap {
     /// [`PageMap::reserve`] did not (infallibly: callers reserve first).
     pub(crate) fn set(&mut self, vpn: usize, page: Page) -> Resolved {
         let old = self.resolve(vpn);
-        let chunk = self.chunks[vpn / CHUNK_PAGES]
-            .get_or_insert_with(|| vec![Slot::Deferred; CHUNK_PAGES].into_boxed_slice());
-        chunk[vpn % CHUNK_PAGES] = Slot::Set(page);
+        let index = vpn / CHUNK_PAGES;
+        let at = self.position(index).unwrap_or_else(|at| {
+            self.chunks.insert(at, (index, empty_chunk()));
+            at
+        });
+        self.chunks[at].1[vpn % CHUNK_PAGES] = Slot::Set(page);
         old
     }
 
@@ -215,75 +235,60 @@ impl PageMap {
     /// and no run covers them.
     pub(crate) fn defer_each(&mut self, vpns: &[usize]) {
         for &vpn in vpns {
-            if let Some(chunk) = self.chunks[vpn / CHUNK_PAGES].as_mut() {
-                chunk[vpn % CHUNK_PAGES] = Slot::Deferred;
+            if let Ok(at) = self.position(vpn / CHUNK_PAGES) {
+                self.chunks[at].1[vpn % CHUNK_PAGES] = Slot::Deferred;
             }
         }
-        let mut indices: Vec<_> = vpns.iter().map(|vpn| vpn / CHUNK_PAGES).collect();
-        indices.dedup();
-        for index in indices {
-            self.free_if_empty(index);
-        }
+        self.free_empty_chunks();
     }
 
-    fn free_if_empty(&mut self, index: usize) {
-        let empty = self.chunks[index]
-            .as_ref()
-            .is_some_and(|chunk| chunk.iter().all(|slot| *slot == Slot::Deferred));
-        if empty {
-            self.chunks[index] = None;
-        }
+    /// Gives back every chunk with nothing set.
+    fn free_empty_chunks(&mut self) {
+        self.chunks
+            .retain(|(_, chunk)| chunk.iter().any(|slot| *slot != Slot::Deferred));
     }
 
     /// Makes every set page of `range` deferred again. The caller has
     /// given their references up.
     pub(crate) fn defer(&mut self, range: Range<usize>) {
-        let end = range.end.min(self.len);
-        let start = range.start.min(end);
-        if start == end {
+        let positions = self.positions(&range);
+        if positions.is_empty() {
             return;
         }
-        for index in start / CHUNK_PAGES..=(end - 1) / CHUNK_PAGES {
-            let Some(chunk) = self.chunks[index].as_mut() else {
-                continue;
-            };
-            let base = index * CHUNK_PAGES;
+        for (index, chunk) in &mut self.chunks[positions] {
+            let base = *index * CHUNK_PAGES;
             for (i, slot) in chunk.iter_mut().enumerate() {
-                if (start..end).contains(&(base + i)) {
+                if range.contains(&(base + i)) {
                     *slot = Slot::Deferred;
                 }
             }
-            // A chunk left with nothing set is given back.
-            self.free_if_empty(index);
         }
+        self.free_empty_chunks();
     }
 
     /// The mapped pages of `range` that are set (not deferred), in order;
-    /// chunks without any are skipped whole.
+    /// only the chunks that exist in the range are visited.
     pub(crate) fn set_pages(
         &self,
         range: Range<usize>,
     ) -> impl Iterator<Item = (usize, Mapping)> + '_ {
         let end = range.end.min(self.len);
         let start = range.start.min(end);
-        let chunks = if start == end {
-            0..0
-        } else {
-            start / CHUNK_PAGES..(end - 1) / CHUNK_PAGES + 1
-        };
-        chunks.flat_map(move |index| {
-            let chunk = self.chunks[index].as_deref().unwrap_or(&[]);
-            let base = index * CHUNK_PAGES;
-            chunk
-                .iter()
-                .enumerate()
-                .map(move |(i, slot)| (base + i, *slot))
-                .filter(move |(vpn, _)| (start..end).contains(vpn))
-                .filter_map(|(vpn, slot)| match slot {
-                    Slot::Set(Some(mapping)) => Some((vpn, mapping)),
-                    _ => None,
-                })
-        })
+        let positions = self.positions(&(start..end));
+        self.chunks[positions]
+            .iter()
+            .flat_map(move |(index, chunk)| {
+                let base = index * CHUNK_PAGES;
+                chunk
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, slot)| (base + i, *slot))
+                    .filter(move |(vpn, _)| (start..end).contains(vpn))
+                    .filter_map(|(vpn, slot)| match slot {
+                        Slot::Set(Some(mapping)) => Some((vpn, mapping)),
+                        _ => None,
+                    })
+            })
     }
 
     /// The deferred pages of `range` that a run covers.
@@ -409,7 +414,7 @@ mod tests {
         let mut map = PageMap::default();
         map.grow_to(4096, false).unwrap();
         map.add_run(1000, run(&region, 2000));
-        assert_eq!(map.chunks.iter().flatten().count(), 0);
+        assert!(map.chunks.is_empty());
         let page = map.resolve(1500);
         assert!(!page.held);
         assert_eq!(page.page.unwrap().frame, Some(region.frames()[500]));
@@ -463,6 +468,6 @@ mod tests {
         assert_eq!(map.lazy_pages(0..10).len(), 9);
         map.defer(0..10);
         assert!(map.get(3).is_some());
-        assert_eq!(map.chunks.iter().flatten().count(), 0);
+        assert!(map.chunks.is_empty());
     }
 }
