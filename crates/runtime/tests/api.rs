@@ -179,6 +179,35 @@ fn deep_recursion_traps_instead_of_overflowing_the_host_stack() {
     assert!(call(&mut store, f, &[], 0).is_err());
 }
 
+#[test]
+fn deep_recursion_below_the_limit_keeps_every_frame() {
+    // 9,000 nested calls with a few locals each: the interpreter's value
+    // stack starts at 64 KiB and grows (copying the frames) several times
+    // on the way down; every frame's values survive the moves.
+    let engine = engine(MemoryBackend::Virtual, false);
+    let module = module(
+        &engine,
+        r#"(module (func $sum (export "sum") (param i64) (result i64)
+             (local i64 i64 i64)
+             (local.set 1 (i64.mul (local.get 0) (i64.const 3)))
+             (local.set 2 (i64.add (local.get 1) (i64.const 7)))
+             (if (result i64) (i64.eqz (local.get 0))
+               (then (i64.const 0))
+               (else
+                 (local.set 3 (call $sum (i64.sub (local.get 0) (i64.const 1))))
+                 ;; the locals set before the call are still there
+                 (i64.add (local.get 3)
+                   (i64.sub (local.get 2) (i64.add (local.get 1) (i64.const 6))))))))"#,
+    );
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let sum = instance.get_func(&store, "sum").unwrap();
+    for n in [10i64, 9000, 100] {
+        let result = call(&mut store, sum, &[Val::I64(n)], 1).unwrap();
+        assert_eq!(result, [Val::I64(n)], "n = {n}");
+    }
+}
+
 /// A host thread with a small stack: the recursion still ends with the
 /// trap (compiled code moves to a stack segment of its own when the
 /// thread has too little left for its budget), never with an overflow.

@@ -112,12 +112,11 @@ pub(crate) fn invoke<T, B: Backend>(
         }
     };
     let cells = std::mem::take(&mut store.inner.stack);
-    let len = store.engine.config.max_stack_cells;
-    let Some(stack) = ValueStack::new(cells, len) else {
-        return Err(Trap::from(TrapKind::Host(format!(
-            "no host memory for a value stack of {} bytes",
-            len * 8
-        ))));
+    let max = store.engine.config.max_stack_cells;
+    let Some(stack) = ValueStack::new(cells, max) else {
+        return Err(Trap::from(TrapKind::Host(
+            "no host memory for a value stack".to_owned(),
+        )));
     };
     let mut executor = Executor::<T, B> {
         fuel: store.inner.fuel,

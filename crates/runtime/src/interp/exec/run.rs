@@ -169,10 +169,7 @@ impl<T, B: Backend> Executor<'_, T, B> {
         self.use_memory(instance.memory);
         let mut base = 0;
         let mut pc = 0;
-        let mut frame = self
-            .stack
-            .frame(base, func.max_slots)
-            .ok_or(TrapKind::CallStackExhausted)?;
+        let mut frame = self.stack.enter(base, func.max_slots)?;
         Self::init_frame(frame, &func);
         // Enters Wasm function `callee` with its frame at `$args` (a slot
         // of the current frame): the current function becomes a caller.
@@ -190,10 +187,9 @@ impl<T, B: Backend> Executor<'_, T, B> {
                 // no Safepoint instruction at its entry).
                 self.safepoint()?;
                 let callee_base = base + $args as usize;
-                frame = self
-                    .stack
-                    .frame(callee_base, code.max_slots)
-                    .ok_or(TrapKind::CallStackExhausted)?;
+                // May grow the stack: the caller's frame is derived again
+                // from its base when the call returns.
+                frame = self.stack.enter(callee_base, code.max_slots)?;
                 Self::init_frame(frame, &code);
                 let callee_index = code.index;
                 self.frames.push(Frame {
