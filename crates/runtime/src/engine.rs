@@ -56,7 +56,8 @@ pub struct Config {
     pub fuel: bool,
     /// Deepest call nesting before a call traps with "call stack exhausted".
     pub max_call_depth: usize,
-    /// Cells of the value stack (8 bytes each) per store.
+    /// The most cells (8 bytes each) the interpreter's value stack of a
+    /// store may grow to; it starts at 64 KiB and doubles as calls need.
     pub max_stack_cells: usize,
     /// The most bytes any one linear memory may have: a module whose memory
     /// starts larger fails to instantiate, and `memory.grow` beyond it
@@ -103,9 +104,11 @@ pub struct Engine {
 impl Engine {
     /// An engine with `config`.
     ///
-    /// With the `enclave` feature, every memory's maximum is capped at the
-    /// frame budget (so `memory.grow` beyond it fails), and the plain
-    /// backend, whose memory lies outside the frame pool, is refused.
+    /// With the `enclave` feature, the plain backend, whose memory lies
+    /// outside the frame pool, is refused. Memories are not capped: a
+    /// memory's translation tables grow with its pages, and the frames it
+    /// may grow by are promised from the pool (and the store's quota)
+    /// when it grows, so `memory.grow` beyond the budget returns -1.
     ///
     /// # Errors
     ///
@@ -149,7 +152,7 @@ pub const ENCLAVE_PROFILE: bool = cfg!(feature = "enclave");
 
 /// `config` as the enclave profile allows it.
 #[cfg(feature = "enclave")]
-fn enclave_config(mut config: Config) -> Result<Config, Error> {
+fn enclave_config(config: Config) -> Result<Config, Error> {
     if config.memory == MemoryBackend::Plain {
         return Err(Error::Unsupported(
             "the plain memory backend keeps guest memory outside the frame pool; \
@@ -157,7 +160,5 @@ fn enclave_config(mut config: Config) -> Result<Config, Error> {
                 .to_owned(),
         ));
     }
-    let budget = config.frame_budget;
-    config.max_memory_bytes = Some(config.max_memory_bytes.map_or(budget, |m| m.min(budget)));
     Ok(config)
 }
