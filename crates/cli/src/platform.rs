@@ -3,8 +3,10 @@
 //! A manifest with an error is reported as `error: PATH:LINE:COL: MESSAGE`
 //! (exit status 1) before anything runs. Otherwise every tenant's output
 //! lines are printed as they come, prefixed with `[tenant] `, followed by a
-//! summary: one line per tenant, one per region, and the frame pool's
-//! counters. Everything in the summary that a guest or a manifest names
+//! summary: one line per tenant (with the host bytes of its translation
+//! tables), one per region, the frame pool's counters, and the run's host
+//! memory (the host heap's peak in the enclave profile, the translation
+//! tables of all tenants, the process's peak resident memory). Everything in the summary that a guest or a manifest names
 //! (tenants, regions, grantees, trap and failure messages, memory maps) has
 //! its control characters escaped, as have the tenants' lines, so that no
 //! guest can rewrite the operator's terminal or add a row to a table. A
@@ -24,7 +26,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use waven_platform::manifest::Manifest;
-use waven_platform::run::{self, escape_text, Options, Phase, PhaseHook, Report};
+use waven_platform::run::{self, escape_text, HostMemory, Options, Phase, PhaseHook, Report};
 
 use crate::emit;
 
@@ -80,7 +82,8 @@ pub fn run(args: PlatformArgs) -> Result<ExitCode> {
         memory_maps: args.maps,
         phases,
     };
-    let report = run::run(&manifest, &options).map_err(escaped)?;
+    let mut report = run::run(&manifest, &options).map_err(escaped)?;
+    report.host_memory = Some(host_memory());
     if args.json {
         emit(&format!("{}\n", report.to_json()))?;
     } else {
@@ -97,7 +100,9 @@ pub fn run(args: PlatformArgs) -> Result<ExitCode> {
 /// were recorded.
 fn summary(report: &Report) -> String {
     let mut out = String::from("\n");
-    let mut tenants = vec![row(["tenant", "wall", "memory", "resident", "status"])];
+    let mut tenants = vec![row([
+        "tenant", "wall", "memory", "resident", "tables", "status",
+    ])];
     for tenant in &report.tenants {
         let resident = tenant
             .resident_pages
@@ -111,6 +116,7 @@ fn summary(report: &Report) -> String {
             format!("{:.1} ms", tenant.wall_ms),
             bytes(tenant.memory_bytes),
             resident,
+            tenant.table_bytes.map_or_else(|| "-".to_owned(), kib),
             status,
         ]);
     }
@@ -148,6 +154,7 @@ fn summary(report: &Report) -> String {
         report.run,
         report.wall_ms
     ));
+    out.push_str(&host_memory_line(report));
     for tenant in &report.tenants {
         if let Some(map) = &tenant.memory_map {
             let name = escape_text(&tenant.name);
@@ -158,6 +165,80 @@ fn summary(report: &Report) -> String {
         }
     }
     out
+}
+
+/// The run's host memory: the host heap's counters (enclave profile) and
+/// the process's peak resident memory (Linux's `VmHWM`).
+fn host_memory() -> HostMemory {
+    let heap = crate::host_heap::usage();
+    HostMemory {
+        heap_reserved: heap.map(|h| h.reserved),
+        heap_peak: heap.map(|h| h.peak),
+        heap_in_use: heap.map(|h| h.in_use),
+        peak_resident: peak_resident(),
+    }
+}
+
+/// `VmHWM` of `/proc/self/status` in bytes, where the host has it.
+fn peak_resident() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    kib.checked_mul(1024)
+}
+
+/// `host memory: ...`: the heap's peak and what it holds at exit, the
+/// tenants' translation tables together, the peak resident memory.
+fn host_memory_line(report: &Report) -> String {
+    let mut parts = Vec::new();
+    let host = report.host_memory.unwrap_or_default();
+    if let (Some(peak), Some(reserved)) = (host.heap_peak, host.heap_reserved) {
+        let mut heap = format!("heap peak {} of {}", mib(peak), mib(reserved));
+        if let Some(now) = host.heap_in_use {
+            heap.push_str(&format!(" ({} in use at exit)", mib(now)));
+        }
+        parts.push(heap);
+    }
+    let tables: Vec<u64> = report
+        .tenants
+        .iter()
+        .filter_map(|t| t.table_bytes)
+        .collect();
+    if let Some(&largest) = tables.iter().max() {
+        parts.push(format!(
+            "translation tables {} for {} tenants (at most {} each)",
+            mib(tables.iter().sum()),
+            tables.len(),
+            kib(largest)
+        ));
+    }
+    if let Some(resident) = host.peak_resident {
+        parts.push(format!("peak resident {}", mib(resident)));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("host memory: {}\n", parts.join("; "))
+}
+
+/// Bytes in KiB, with one decimal unless whole.
+fn kib(n: u64) -> String {
+    if n.is_multiple_of(1024) {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    }
+}
+
+/// Bytes in MiB with one decimal.
+fn mib(n: u64) -> String {
+    format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20))
 }
 
 /// An error whose message has its control characters escaped.
@@ -227,6 +308,9 @@ mod tests {
         assert_eq!(bytes(8192), "8 KiB");
         assert_eq!(bytes(3 << 20), "3 MiB");
         assert_eq!(bytes(4097), "4097 B");
+        assert_eq!(kib(57344), "56 KiB");
+        assert_eq!(kib(57408), "56.1 KiB");
+        assert_eq!(mib(3 << 19), "1.5 MiB");
         let rows = vec![row(["a", "bb", "c"]), row(["ccc", "d", "e"])];
         assert_eq!(table(&rows), "a    bb  c\nccc  d   e\n");
         let rows = vec![row(["x\ny  0.1 ms", "\x1b[2J"])];

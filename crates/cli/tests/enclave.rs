@@ -355,10 +355,12 @@ fn plain_memory_and_code_generation_are_refused() {
 #[test]
 fn memory_cannot_grow_beyond_the_frame_budget() {
     let dir = scratch("grow");
-    // 4 MiB of frames = 64 Wasm pages. The module's initial memory, kept
-    // as the copy-on-write image, holds no frame and so promises none:
-    // growing a 1-page memory by 63 works, by one more fails (memory.grow
-    // returns -1), and the guest goes on.
+    // 4 MiB of frames = 64 Wasm pages. The memory declares no maximum and
+    // is not capped at the budget: the pool refuses to promise frames it
+    // does not have. The module's initial memory, kept as the
+    // copy-on-write image, holds no frame and so promises none: growing a
+    // 1-page memory by 63 works, by one more fails (memory.grow returns
+    // -1), and the guest goes on.
     let wat = r#"(module (memory 1)
         (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
     let module = dir.join("grow.wat");

@@ -283,6 +283,93 @@ impl Platform {
         Ok(())
     }
 
+    /// Removes instance `name` and everything the registry holds for it,
+    /// so that what it held returns to the frame pool and the host heap
+    /// once its store is gone too:
+    ///
+    /// * its address space and interrupt handle;
+    /// * the regions it owns: every grant of them is revoked first (as
+    ///   [`Platform::revoke`] does, so no grantee's access completes with
+    ///   them afterwards) and they leave the registry; a grantee that
+    ///   still holds an open handle keeps the region's frames until it
+    ///   closes it;
+    /// * the grants made to it, by name and in the MMU (a later instance
+    ///   of the same name starts with none), and the count of them its
+    ///   grantors' tenants were charged;
+    /// * its tenant's record, when no other instance of the tenant is
+    ///   left (else the counts of what it owned are given back).
+    ///
+    /// Call it once the instance's store is dropped or stopped: the store
+    /// holds the memory itself, and a running instance would keep running
+    /// on it.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` for an unknown instance.
+    pub fn remove_instance(&self, name: &str) -> Result<(), Errno> {
+        let mut state = self.lock();
+        let record = state.instances.remove(name).ok_or(Errno::ENOENT)?;
+        let owner = Owner::Instance(name.to_owned());
+        let owned: Vec<RegionPath> = state
+            .regions
+            .keys()
+            .filter(|path| path.owner == owner)
+            .cloned()
+            .collect();
+        let (mut regions, mut grants) = (0, 0);
+        for path in owned {
+            let Some(region) = state.regions.remove(&path) else {
+                continue;
+            };
+            for grantee in region.grants.keys() {
+                let space = state.instances.get(grantee).and_then(|r| r.space.as_ref());
+                if let Some(space) = space {
+                    // Never applied in the MMU (not mapped) is fine.
+                    let _ = region.region.revoke(space.id());
+                }
+            }
+            regions += 1;
+            grants += region.grants.len();
+        }
+        // Grants to it: the grantors' tenants get their count back.
+        let mut returned: Vec<String> = Vec::new();
+        for region in state.regions.values_mut() {
+            if region.grants.remove(name).is_some() {
+                if let Owner::Instance(grantor) = &region.owner {
+                    returned.push(grantor.clone());
+                }
+            }
+            if let Some(space) = &record.space {
+                if region.region.grant_of(space.id()).is_some() {
+                    let _ = region.region.revoke(space.id());
+                }
+            }
+        }
+        for grantor in returned {
+            if let Some(tenant) = state.owner_tenant(&Owner::Instance(grantor)) {
+                tenant.grants = tenant.grants.saturating_sub(1);
+            }
+        }
+        let tenant_left = state.instances.values().any(|r| r.tenant == record.tenant);
+        if tenant_left {
+            if let Some(tenant) = state.tenants.get_mut(&record.tenant) {
+                tenant.regions = tenant.regions.saturating_sub(regions);
+                tenant.grants = tenant.grants.saturating_sub(grants);
+            }
+        } else {
+            state.tenants.remove(&record.tenant);
+        }
+        // Dropped after the lock: the space's frames go back to the pool.
+        drop(state);
+        drop(record);
+        Ok(())
+    }
+
+    /// How many instances the registry holds.
+    pub fn instance_count(&self) -> usize {
+        self.lock().instances.len()
+    }
+
     /// The tenant of instance `instance` and its limits.
     pub fn tenant_of(&self, instance: &str) -> Option<(String, TenantLimits)> {
         let state = self.lock();

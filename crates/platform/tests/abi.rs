@@ -499,7 +499,10 @@ fn map_fills_translations_on_touch_or_at_once_with_prefault() {
     let eager = other.i32("map", &[h, -1, R | prefault]);
     let mapped = other.space.table_bytes();
     // Both stretches (and the one the region starts in) at once.
-    assert!(mapped - before >= 2 * (touched - before) - 1024, "{before} -> {mapped}");
+    assert!(
+        mapped - before >= 2 * (touched - before) - 1024,
+        "{before} -> {mapped}"
+    );
     assert_eq!(other.i32("load", &[eager + len - 4]), 77);
     assert_eq!(other.space.table_bytes(), mapped);
 }

@@ -79,7 +79,8 @@ use waven_runtime::Watchdog;
 pub use escape::{escape_bytes, escape_text};
 pub use output::{print_prefixed, LineSink, Stream, MAX_LINE};
 pub use report::{
-    GrantInfo, MapEntry, Outcome, PoolReport, RegionInfo, Report, TenantReport, TrapReport,
+    GrantInfo, HostMemory, MapEntry, Outcome, PoolReport, RegionInfo, Report, TenantReport,
+    TrapReport,
 };
 pub use setup::{measure, measurement_text};
 
@@ -265,6 +266,7 @@ pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
         tenants,
         regions: regions(&setup),
         pool: setup.engine.frame_pool().stats().into(),
+        host_memory: None,
     })
 }
 

@@ -28,6 +28,29 @@ pub struct Report {
     pub regions: Vec<RegionInfo>,
     /// The frame pool after every tenant ended.
     pub pool: PoolReport,
+    /// The host's memory as the embedder measured it ([`run`](super::run)
+    /// leaves it `None`; `waven platform` fills it in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_memory: Option<HostMemory>,
+}
+
+/// The host memory of a whole run, in bytes, as far as the embedder can
+/// measure it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct HostMemory {
+    /// Bytes reserved for the host heap (the enclave profile's fixed heap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heap_reserved: Option<u64>,
+    /// The most bytes the host heap's allocations held at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heap_peak: Option<u64>,
+    /// Bytes the host heap's allocations held when the report was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heap_in_use: Option<u64>,
+    /// The process's peak resident memory (guest frames touched, host
+    /// heap, code and thread stacks), where the host reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_resident: Option<u64>,
 }
 
 /// How one tenant ran.
@@ -53,6 +76,10 @@ pub struct TenantReport {
     /// Pages of its address space backed by a frame at exit (private,
     /// shared or copy-on-write pages); `None` on plain memory.
     pub resident_pages: Option<usize>,
+    /// Host bytes of its memory's translation tables at exit
+    /// ([`waven_mmu::AddressSpace::table_bytes`]); `None` on plain memory
+    /// or without a memory.
+    pub table_bytes: Option<u64>,
     /// Fuel consumed, when the manifest gave the tenant fuel.
     pub fuel_used: Option<u64>,
     /// What the entry function returned, if it returns values (an entry

@@ -229,6 +229,7 @@ impl Prepared {
             wall_ms,
             memory_bytes: self.memory.map_or(0, |m| m.size_bytes(&self.store)),
             resident_pages: self.space.as_ref().map(AddressSpace::resident_pages),
+            table_bytes: self.space.as_ref().map(AddressSpace::table_bytes),
             fuel_used: self.fuel.map(|fuel| fuel.saturating_sub(self.store.fuel())),
             results,
             memory_map: map,
@@ -243,6 +244,7 @@ impl Prepared {
         let report = TenantReport {
             memory_bytes: self.memory.map_or(0, |m| m.size_bytes(&self.store)),
             resident_pages: self.space.as_ref().map(AddressSpace::resident_pages),
+            table_bytes: self.space.as_ref().map(AddressSpace::table_bytes),
             ..self.report_base()
         };
         self.release(platform);
@@ -261,8 +263,10 @@ impl Prepared {
 
     /// Drops the instance, and replaces the address space the platform
     /// holds for it by an empty one, so that its private frames return to
-    /// the pool now rather than when the platform ends (the registry has
-    /// no way to remove an instance). Regions it shared keep their frames.
+    /// the pool now rather than when the platform ends. The instance stays
+    /// registered ([`Platform::remove_instance`] would take the regions
+    /// it shared with it, which other tenants may still open and the
+    /// report lists); regions it shared keep their frames.
     fn release(self, platform: &Platform) {
         let pool = self.space.as_ref().map(|space| space.pool().clone());
         drop(self.store);
@@ -312,6 +316,7 @@ fn base(name: &str, module: String, outcome: Outcome) -> TenantReport {
         wall_ms: 0.0,
         memory_bytes: 0,
         resident_pages: None,
+        table_bytes: None,
         fuel_used: None,
         results: Vec::new(),
         memory_map: None,
