@@ -558,6 +558,12 @@ enum Op {
     Clone {
         s: usize,
     },
+    /// A frozen snapshot of space `s`, `clones` clones of it (each starts
+    /// lazily, see `AddressSpace::snapshot`), then the snapshot is dropped.
+    CloneSnapshot {
+        s: usize,
+        clones: usize,
+    },
     Read {
         s: usize,
         addr: u64,
@@ -674,6 +680,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (idx(), idx(), (0u64..48).prop_map(|p| p * PAGE_SIZE as u64), rights()).prop_map(|(r, s, addr, rights)| Op::GrantMap { r, s, addr, rights }),
         1 => idx().prop_map(|r| Op::DropRegion { r }),
         2 => idx().prop_map(|s| Op::Clone { s }),
+        2 => (idx(), 1usize..=2).prop_map(|(s, clones)| Op::CloneSnapshot { s, clones }),
         6 => (idx(), addr(), prop::sample::select(vec![1usize, 2, 4, 8, 16])).prop_map(|(s, addr, size)| Op::Read { s, addr, size }),
         6 => (idx(), addr(), prop::sample::select(vec![1usize, 2, 4, 8, 16]), any::<u8>()).prop_map(|(s, addr, size, seed)| Op::Write { s, addr, size, seed }),
         2 => (idx(), addr(), len()).prop_map(|(s, addr, len)| Op::ReadBytes { s, addr, len }),
@@ -726,6 +733,7 @@ fn lazy_op() -> impl Strategy<Value = Op> {
         1 => (1usize..=16, rights(), any::<u8>()).prop_map(|(pages, max, seed)| Op::HostRegion { pages, max, seed }),
         1 => idx().prop_map(|r| Op::DropRegion { r }),
         1 => idx().prop_map(|s| Op::Clone { s }),
+        1 => (idx(), 1usize..=2).prop_map(|(s, clones)| Op::CloneSnapshot { s, clones }),
         1 => (idx(), 0u64..2).prop_map(|(s, delta)| Op::Grow { s, delta }),
         1 => idx().prop_map(|s| Op::Check { s }),
         2 => (idx(), aligned(), pages()).prop_map(|(s, addr, len)| Op::Prefault { s, addr, len }),
@@ -805,6 +813,7 @@ fn step(real: &mut Real, model: &mut Model, op: &Op, bytes: bool) -> Result<(), 
             | Op::CopyFrom { .. }
             | Op::Share { .. }
             | Op::Clone { .. }
+            | Op::CloneSnapshot { .. }
     )
     .then(|| model.clone());
     let restore = match *op {
@@ -947,6 +956,27 @@ fn step(real: &mut Real, model: &mut Model, op: &Op, bytes: bool) -> Result<(), 
                 Ok(clone) => {
                     real.spaces.push(clone);
                     model.clone_space(s);
+                    false
+                }
+                Err(e) => {
+                    prop_assert_eq!(e, MmuError::OutOfFrames);
+                    true
+                }
+            }
+        }
+        Op::CloneSnapshot { s, clones } if ns + clones <= MAX_SPACES => {
+            let s = s % ns;
+            let made = real.spaces[s].snapshot().and_then(|snapshot| {
+                (0..clones)
+                    .map(|_| snapshot.try_clone())
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            match made {
+                Ok(made) => {
+                    for clone in made {
+                        real.spaces.push(clone);
+                        model.clone_space(s);
+                    }
                     false
                 }
                 Err(e) => {
@@ -1284,6 +1314,7 @@ fn shifted(mut op: Op, by: u64) -> Op {
         | Op::Revoke { .. }
         | Op::DropRegion { .. }
         | Op::Clone { .. }
+        | Op::CloneSnapshot { .. }
         | Op::HostRegion { .. }
         | Op::Check { .. } => {}
     }

@@ -105,16 +105,28 @@ impl SpaceInner {
     ) -> Result<(), usize> {
         // A copy-on-write frame whose only reference is ours is taken over
         // without a copy. Counts only fall while we hold the lock (clones
-        // of this space are made under it), so this may overestimate.
-        let needs_new = |m: &Mapping| match m.kind {
-            PageKind::Zero => true,
-            PageKind::CopyOnWrite => m.frame.is_some_and(|f| self.pool.refcount(f) > 1),
-            _ => false,
+        // of this space are made under it), so this may overestimate. A
+        // page deferred to an image run holds no reference: its frame is
+        // the snapshot's, never ours to take.
+        let taken_over = |state: &SpaceState, vpn: usize| {
+            let resolved = state.pages.resolve(vpn);
+            resolved.held
+                && resolved.page.is_some_and(|m| {
+                    m.kind == PageKind::CopyOnWrite
+                        && m.frame.is_some_and(|f| self.pool.refcount(f) == 1)
+                })
+        };
+        let needs_new = |state: &SpaceState, vpn: usize| {
+            state.pages.get(vpn).is_some_and(|m| match m.kind {
+                PageKind::Zero => true,
+                PageKind::CopyOnWrite => !taken_over(state, vpn),
+                _ => false,
+            })
         };
         let mut first = None;
         let mut count = 0;
         for vpn in pages.clone() {
-            if state.pages.get(vpn).as_ref().is_some_and(needs_new) {
+            if needs_new(state, vpn) {
                 first.get_or_insert(vpn);
                 count += 1;
             }
@@ -133,7 +145,7 @@ impl SpaceInner {
             };
             let frame = match (m.kind, m.frame) {
                 (PageKind::Zero, _) => fresh.pop().expect("counted above"),
-                (PageKind::CopyOnWrite, Some(old)) if self.pool.refcount(old) == 1 => old,
+                (PageKind::CopyOnWrite, Some(old)) if taken_over(state, vpn) => old,
                 (PageKind::CopyOnWrite, Some(old)) => {
                     let new = fresh.pop().expect("counted above");
                     self.pool.copy_frame(old, new);

@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::pages::LazyRun;
+use super::pages::{Image, LazyRun};
 use super::{AddressSpace, SpaceInner, SpaceState};
 use crate::page::{Mapping, PageKind};
 use crate::quota::MemoryQuota;
@@ -67,6 +67,9 @@ impl AddressSpace {
     pub fn protect(&self, addr: u64, len: u64, rights: Rights) -> Result<(), MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        if state.frozen {
+            return Err(MmuError::Frozen);
+        }
         let pages = inner.page_range(&state, addr, len)?;
         for vpn in pages.clone() {
             match state.pages.get(vpn) {
@@ -105,6 +108,9 @@ impl AddressSpace {
     pub fn unmap(&self, addr: u64, len: u64) -> Result<(), MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        if state.frozen {
+            return Err(MmuError::Frozen);
+        }
         let pages = inner.page_range(&state, addr, len)?;
         let limbo_start = state.limbo.len();
         inner.clear(&mut state, pages);
@@ -122,6 +128,9 @@ impl AddressSpace {
     pub fn discard(&self, addr: u64, len: u64) -> Result<(), MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        if state.frozen {
+            return Err(MmuError::Frozen);
+        }
         let pages = inner.page_range(&state, addr, len)?;
         for vpn in pages.clone() {
             match state.pages.get(vpn) {
@@ -172,6 +181,9 @@ impl AddressSpace {
     ) -> Result<Region, MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        if state.frozen {
+            return Err(MmuError::Frozen);
+        }
         let pages = inner.page_range(&state, addr, len)?;
         if pages.is_empty() {
             return Err(MmuError::InvalidSize(len));
@@ -224,11 +236,14 @@ impl AddressSpace {
         );
         region.record_mapping(inner.id, Arc::downgrade(&self.inner), pages.start);
         inner.hold_region(&mut state, &region);
-        for vpn in pages {
+        for vpn in pages.clone() {
             let m = state.pages.get(vpn).expect("checked mapped");
             let kind = PageKind::Shared(region.id());
             inner.set_page(&mut state, vpn, Some(Mapping { kind, ..m }));
         }
+        // Every page of the range is set now; an image run under it must
+        // not show through when the region's pages are removed later.
+        inner.cut_runs(&mut state, pages);
         // Copy-on-write pages that got frames of their own gave up the old
         // references.
         inner.settle(&mut state);
@@ -253,6 +268,9 @@ impl AddressSpace {
     pub fn map_region(&self, region: &Region, addr: u64, rights: Rights) -> Result<(), MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        if state.frozen {
+            return Err(MmuError::Frozen);
+        }
         let pages = inner.page_range(&state, addr, region.size())?;
         if !region.pool().same_pool(&inner.pool) {
             return Err(MmuError::ForeignPool);
@@ -264,14 +282,9 @@ impl AddressSpace {
         let limbo_start = state.limbo.len();
         inner.clear(&mut state, pages.clone());
         inner.hold_region(&mut state, region);
-        let run = LazyRun {
-            region: region.clone(),
-            region_page: 0,
-            pages: pages.len(),
-            rights,
-            cap: rights,
-        };
-        state.pages.add_run(pages.start, run);
+        state
+            .pages
+            .add_run(pages.start, LazyRun::region(region, pages.len(), rights));
         inner.generation.fetch_add(1, Ordering::Release);
         inner.finish_change(state, limbo_start);
         Ok(())
@@ -290,6 +303,9 @@ impl AddressSpace {
     pub fn prefault(&self, addr: u64, len: u64) -> Result<(), MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        if state.frozen {
+            return Err(MmuError::Frozen);
+        }
         let pages = inner.page_range(&state, addr, len)?;
         state.pages.reserve(pages.clone())?;
         inner.materialize(&mut state, pages);
@@ -346,6 +362,9 @@ impl AddressSpace {
     ) -> Result<AddressSpace, MmuError> {
         let inner = &*self.inner;
         let mut state = inner.lock();
+        if state.frozen && !frozen {
+            return self.clone_image(&state, quota);
+        }
         let shared = state
             .pages
             .iter()
@@ -378,7 +397,17 @@ impl AddressSpace {
                 (PageKind::Shared(_), Some(frame)) => {
                     let copy = copies.pop().expect("counted above");
                     inner.pool.copy_frame(frame, copy);
-                    Mapping::private(copy, m.rights)
+                    let private = Mapping::private(copy, m.rights);
+                    if frozen {
+                        // Every frame of a snapshot is copy-on-write: no
+                        // write through it can reach what clones read.
+                        Mapping {
+                            kind: PageKind::CopyOnWrite,
+                            ..private
+                        }
+                    } else {
+                        private
+                    }
                 }
                 (PageKind::Private | PageKind::CopyOnWrite, Some(frame)) => {
                     inner.pool.retain(frame);
@@ -394,6 +423,48 @@ impl AddressSpace {
                 _ => Mapping::zero(m.rights),
             };
             clone.set_page(&mut clone_state, vpn, Some(page));
+        }
+        clone
+            .size
+            .store(inner.size_bytes(), std::sync::atomic::Ordering::Release);
+        drop(clone_state);
+        Ok(AddressSpace {
+            inner: Arc::new(clone),
+        })
+    }
+
+    /// A clone of this frozen snapshot in time independent of its size:
+    /// the clone's pages are one image run over the snapshot's, set on
+    /// their first touch (see [`SpaceInner::materialize`]), and every
+    /// frame it may write is reserved at once.
+    fn clone_image(
+        &self,
+        state: &SpaceState,
+        quota: Option<&MemoryQuota>,
+    ) -> Result<AddressSpace, MmuError> {
+        let inner = &*self.inner;
+        // The snapshot's state never changes, so one copy of it, made
+        // under its lock the first time, serves every clone.
+        let (pages, needing) = match inner.image.get() {
+            Some(image) => image.clone(),
+            None => {
+                let (copy, needing) = state.pages.frozen_copy()?;
+                let image = (Arc::new(copy), needing);
+                let _ = inner.image.set(image.clone());
+                image
+            }
+        };
+        let clone = SpaceInner::empty(inner.pool.clone(), inner.max_wasm_pages, quota)?;
+        let mut clone_state = clone.lock();
+        // Each page that may need a frame of the clone's own counts, set
+        // or deferred (see `SpaceState::needing`).
+        clone_state.reservation.grow(needing)?;
+        clone_state.needing = needing;
+        let len = pages.len();
+        clone_state.pages.grow_to(len, false)?;
+        if len > 0 {
+            let image = Image::new(pages, self.clone());
+            clone_state.pages.add_run(0, LazyRun::image(image));
         }
         clone
             .size
@@ -478,9 +549,11 @@ impl SpaceInner {
     }
 
     /// Takes `range` out of every lazy run, forgetting regions no longer
-    /// mapped.
+    /// mapped and image pages no longer counted.
     fn cut_runs(&self, state: &mut SpaceState, range: Range<usize>) {
-        for region in state.pages.cut_runs(range) {
+        let cut = state.pages.cut_runs(range);
+        state.needing -= cut.needing;
+        for region in cut.regions {
             self.release_if_unused(state, region);
         }
     }

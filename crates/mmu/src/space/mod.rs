@@ -33,7 +33,7 @@ mod pages;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::frame_pool::{FrameId, FramePool};
 use crate::page::{MapRun, Mapping, Page, PageInfo, PageKind};
@@ -105,6 +105,10 @@ pub(crate) struct SpaceInner {
     max_wasm_pages: u64,
     generation: AtomicU64,
     state: Mutex<SpaceState>,
+    /// A frozen snapshot's page state as clones read it, with how many of
+    /// its pages need a frame (made on the first clone, see
+    /// [`pages::Image`]).
+    image: OnceLock<(Arc<PageMap>, u64)>,
 }
 
 pub(crate) struct SpaceState {
@@ -117,7 +121,8 @@ pub(crate) struct SpaceState {
     /// Frame references given up while a pin may still use them.
     pub(crate) limbo: Vec<FrameId>,
     /// Pages that hold or may need a private frame (zero, private and
-    /// copy-on-write pages; not shared or unmapped ones).
+    /// copy-on-write pages; not shared or unmapped ones), set or deferred
+    /// to an image run.
     pub(crate) needing: u64,
     /// Frames promised to this space: at least `needing` once an
     /// operation completes (see [`crate::quota`]), except in a frozen
@@ -344,6 +349,7 @@ impl SpaceInner {
             size: AtomicU64::new(0),
             max_wasm_pages,
             generation: AtomicU64::new(0),
+            image: OnceLock::new(),
             state: Mutex::new(SpaceState {
                 pages: PageMap::default(),
                 regions: HashMap::new(),
@@ -443,9 +449,14 @@ impl SpaceInner {
                 self.pool.retain(frame);
             }
         }
-        // What the page held and counted: nothing if it was deferred.
+        // What the page held: nothing if it was deferred. What it counted
+        // in `needing`: a deferred page counts as it resolves (a page of
+        // an image run may need a frame, a region's page never does).
         let old = if resolved.held { resolved.page } else { None };
-        match (needs_frame_reserved(&old), needs_frame_reserved(&new)) {
+        match (
+            needs_frame_reserved(&resolved.page),
+            needs_frame_reserved(&new),
+        ) {
             (false, true) => state.needing += 1,
             (true, false) => state.needing -= 1,
             _ => {}
@@ -579,7 +590,7 @@ impl SpaceInner {
 
 /// Whether a page holds or may need a private frame of this space's own
 /// (and so counts against its reservation).
-fn needs_frame_reserved(page: &Page) -> bool {
+pub(crate) fn needs_frame_reserved(page: &Page) -> bool {
     page.is_some_and(|m| !matches!(m.kind, PageKind::Shared(_)))
 }
 

@@ -20,7 +20,9 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::Arc;
 
+use super::{needs_frame_reserved, AddressSpace};
 use crate::page::{Mapping, Page, PageKind};
 use crate::region::Region;
 use crate::{MmuError, RegionId, Rights, LEAF_PAGES};
@@ -40,40 +42,134 @@ enum Slot {
 
 type Chunk = Box<[Slot]>;
 
-/// A region mapped lazily at `first..first + pages` of a space.
+/// Pages mapped lazily at `first..first + pages` of a space: pages
+/// `source_page..source_page + pages` of their source.
 #[derive(Clone, Debug)]
 pub(crate) struct LazyRun {
-    /// The region (the handle keeps its frames alive).
-    pub(crate) region: Region,
-    /// The region page mapped at the run's first page.
-    pub(crate) region_page: usize,
+    /// Where the pages come from.
+    pub(crate) source: RunSource,
+    /// The source page mapped at the run's first page.
+    pub(crate) source_page: usize,
     /// Pages in the run.
     pub(crate) pages: usize,
-    /// Rights of the mapping.
-    pub(crate) rights: Rights,
-    /// The most `protect` may raise them to.
-    pub(crate) cap: Rights,
+}
+
+/// What a lazy run maps.
+#[derive(Clone, Debug)]
+pub(crate) enum RunSource {
+    /// A region's frames, shared, with the mapping's rights.
+    Region {
+        /// The region (the handle keeps its frames alive).
+        region: Region,
+        /// Rights of the mapping.
+        rights: Rights,
+        /// The most `protect` may raise them to.
+        cap: Rights,
+    },
+    /// The pages of a frozen snapshot this space was cloned from, each
+    /// copy-on-write with the snapshot page's rights.
+    Image(Image),
+}
+
+/// A frozen snapshot's page state, readable without its lock (a snapshot
+/// never changes), shared by every clone made of it.
+#[derive(Clone)]
+pub(crate) struct Image {
+    /// The snapshot's pages.
+    pages: Arc<PageMap>,
+    /// Keeps the snapshot, and so the frame references its pages hold,
+    /// alive while a run reads them.
+    _owner: AddressSpace,
+}
+
+impl std::fmt::Debug for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Image")
+            .field("pages", &self.pages.len())
+            .field("owner", &self._owner)
+            .finish()
+    }
+}
+
+impl Image {
+    /// An image of `pages`, the page state of `owner`, a frozen snapshot.
+    pub(crate) fn new(pages: Arc<PageMap>, owner: AddressSpace) -> Image {
+        Image {
+            pages,
+            _owner: owner,
+        }
+    }
 }
 
 impl LazyRun {
+    /// A run mapping all of `region` with `rights`.
+    pub(crate) fn region(region: &Region, pages: usize, rights: Rights) -> LazyRun {
+        LazyRun {
+            source: RunSource::Region {
+                region: region.clone(),
+                rights,
+                cap: rights,
+            },
+            source_page: 0,
+            pages,
+        }
+    }
+
+    /// A run mapping every page of `image`.
+    pub(crate) fn image(image: Image) -> LazyRun {
+        LazyRun {
+            pages: image.pages.len(),
+            source: RunSource::Image(image),
+            source_page: 0,
+        }
+    }
+
+    /// The region the run maps, if it maps one.
+    fn region_id(&self) -> Option<RegionId> {
+        match &self.source {
+            RunSource::Region { region, .. } => Some(region.id()),
+            RunSource::Image(_) => None,
+        }
+    }
+
     /// The page the run maps at `offset` pages from its start.
     fn page(&self, offset: usize) -> Page {
-        Some(Mapping {
-            frame: Some(self.region.frames()[self.region_page + offset]),
-            rights: self.rights,
-            cap: self.cap,
-            kind: PageKind::Shared(self.region.id()),
-        })
+        let at = self.source_page + offset;
+        match &self.source {
+            RunSource::Region {
+                region,
+                rights,
+                cap,
+            } => Some(Mapping {
+                frame: Some(region.frames()[at]),
+                rights: *rights,
+                cap: *cap,
+                kind: PageKind::Shared(region.id()),
+            }),
+            // A snapshot's pages with frames are all copy-on-write (see
+            // `AddressSpace::snapshot`); zero pages stay zero pages.
+            RunSource::Image(image) => image.pages.get(at),
+        }
     }
 
     /// The part of the run from `offset` pages on, `pages` long.
     fn slice(&self, offset: usize, pages: usize) -> LazyRun {
         LazyRun {
-            region_page: self.region_page + offset,
+            source_page: self.source_page + offset,
             pages,
             ..self.clone()
         }
     }
+}
+
+/// What cutting runs took away.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Cut {
+    /// The regions whose runs changed.
+    pub(crate) regions: Vec<RegionId>,
+    /// Deferred pages of image runs that were cut and counted as needing
+    /// a frame of the space's own (see `SpaceState::needing`).
+    pub(crate) needing: u64,
 }
 
 /// A page as the state resolves it.
@@ -235,6 +331,7 @@ impl PageMap {
     /// and no run covers them.
     pub(crate) fn defer_each(&mut self, vpns: &[usize]) {
         for &vpn in vpns {
+            debug_assert!(self.run_at(vpn).is_none(), "a run would show through");
             if let Ok(at) = self.position(vpn / CHUNK_PAGES) {
                 self.chunks[at].1[vpn % CHUNK_PAGES] = Slot::Deferred;
             }
@@ -323,22 +420,18 @@ impl PageMap {
     }
 
     /// Takes the pages of `range` out of every run (splitting runs that
-    /// reach beyond it) and returns the regions whose runs changed.
-    pub(crate) fn cut_runs(&mut self, range: Range<usize>) -> Vec<RegionId> {
+    /// reach beyond it).
+    pub(crate) fn cut_runs(&mut self, range: Range<usize>) -> Cut {
         self.cut_runs_where(range, |_| true)
     }
 
     /// Like [`PageMap::cut_runs`], for the runs of `region` only.
     pub(crate) fn cut_region_runs(&mut self, range: Range<usize>, region: RegionId) {
-        self.cut_runs_where(range, |run| run.region.id() == region);
+        self.cut_runs_where(range, |run| run.region_id() == Some(region));
     }
 
-    fn cut_runs_where(
-        &mut self,
-        range: Range<usize>,
-        cut: impl Fn(&LazyRun) -> bool,
-    ) -> Vec<RegionId> {
-        let mut changed = Vec::new();
+    fn cut_runs_where(&mut self, range: Range<usize>, cut: impl Fn(&LazyRun) -> bool) -> Cut {
+        let mut done = Cut::default();
         for (first, run) in self.runs_in(range.clone()) {
             if !cut(&run) {
                 continue;
@@ -353,9 +446,20 @@ impl PageMap {
                 self.runs
                     .insert(range.end, run.slice(offset, end - range.end));
             }
-            changed.push(run.region.id());
+            match run.region_id() {
+                Some(region) => done.regions.push(region),
+                None => {
+                    let inside = first.max(range.start)..end.min(range.end);
+                    done.needing += inside
+                        .filter(|&vpn| {
+                            self.slot(vpn) == Slot::Deferred
+                                && needs_frame_reserved(&run.page(vpn - first))
+                        })
+                        .count() as u64;
+                }
+            }
         }
-        changed
+        done
     }
 
     /// Lowers the rights of `region`'s runs in `range` to at most `rights`.
@@ -368,7 +472,7 @@ impl PageMap {
         let inside: Vec<_> = self
             .runs_in(range.clone())
             .into_iter()
-            .filter(|(_, run)| run.region.id() == region)
+            .filter(|(_, run)| run.region_id() == Some(region))
             .collect();
         // Only the parts inside `range` are lowered.
         self.cut_region_runs(range.clone(), region);
@@ -376,15 +480,52 @@ impl PageMap {
             let from = first.max(range.start);
             let to = (first + run.pages).min(range.end);
             let mut part = run.slice(from - first, to - from);
-            part.rights = part.rights.min(rights);
-            part.cap = part.cap.min(rights);
+            if let RunSource::Region {
+                rights: run_rights,
+                cap,
+                ..
+            } = &mut part.source
+            {
+                *run_rights = (*run_rights).min(rights);
+                *cap = (*cap).min(rights);
+            }
             self.runs.insert(from, part);
         }
     }
 
     /// Whether any run maps `region`.
     pub(crate) fn has_run_of(&self, region: RegionId) -> bool {
-        self.runs.values().any(|run| run.region.id() == region)
+        self.runs
+            .values()
+            .any(|run| run.region_id() == Some(region))
+    }
+
+    /// A copy of this page state that cannot fail to allocate silently:
+    /// for the image of a frozen snapshot (see [`Image`]), with the number
+    /// of its pages that need a frame of their own once cloned.
+    ///
+    /// # Errors
+    ///
+    /// [`MmuError::HostMemory`].
+    pub(crate) fn frozen_copy(&self) -> Result<(PageMap, u64), MmuError> {
+        let mut chunks = Vec::new();
+        chunks
+            .try_reserve_exact(self.chunks.len())
+            .map_err(|_| host_memory::<(usize, Chunk)>(self.chunks.len()))?;
+        for (index, chunk) in &self.chunks {
+            let mut copy = Vec::new();
+            copy.try_reserve_exact(CHUNK_PAGES)
+                .map_err(|_| host_memory::<Slot>(CHUNK_PAGES))?;
+            copy.extend_from_slice(chunk);
+            chunks.push((*index, copy.into_boxed_slice()));
+        }
+        let copy = PageMap {
+            len: self.len,
+            chunks,
+            runs: self.runs.clone(),
+        };
+        let needing = copy.iter().filter(needs_frame_reserved).count() as u64;
+        Ok((copy, needing))
     }
 }
 
@@ -399,13 +540,7 @@ mod tests {
     }
 
     fn run(region: &Region, pages: usize) -> LazyRun {
-        LazyRun {
-            region: region.clone(),
-            region_page: 0,
-            pages,
-            rights: Rights::Read,
-            cap: Rights::Read,
-        }
+        LazyRun::region(region, pages, Rights::Read)
     }
 
     #[test]
@@ -429,7 +564,7 @@ mod tests {
         let mut map = PageMap::default();
         map.grow_to(200, false).unwrap();
         map.add_run(50, run(&region, 100));
-        assert_eq!(map.cut_runs(60..70), vec![region.id()]);
+        assert_eq!(map.cut_runs(60..70).regions, vec![region.id()]);
         assert_eq!(map.get(59).unwrap().frame, Some(region.frames()[9]));
         assert_eq!(map.get(60), None);
         assert_eq!(map.get(69), None);
@@ -444,10 +579,7 @@ mod tests {
         let region = region(10);
         let mut map = PageMap::default();
         map.grow_to(10, false).unwrap();
-        let mut full = run(&region, 10);
-        full.rights = Rights::ReadWrite;
-        full.cap = Rights::ReadWrite;
-        map.add_run(0, full);
+        map.add_run(0, LazyRun::region(&region, 10, Rights::ReadWrite));
         map.limit_region_runs(3..5, region.id(), Rights::Read);
         let rights = |vpn| map.get(vpn).unwrap().rights;
         assert_eq!(rights(2), Rights::ReadWrite);
