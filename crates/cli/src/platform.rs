@@ -4,19 +4,21 @@
 //! (exit status 1) before anything runs. Otherwise every tenant's output
 //! lines are printed as they come, prefixed with `[tenant] `, followed by a
 //! summary: one line per tenant (with the host bytes of its translation
-//! tables), one per region, the frame pool's counters, and the run's host
-//! memory (the host heap's peak in the enclave profile, the translation
-//! tables of all tenants, the process's peak resident memory). Everything in the summary that a guest or a manifest names
-//! (tenants, regions, grantees, trap and failure messages, memory maps) has
-//! its control characters escaped, as have the tenants' lines, so that no
-//! guest can rewrite the operator's terminal or add a row to a table. A
-//! tenant that could not be prepared (its module, its instantiation, its
-//! start function) is a `failed` row; the others run. With `--json` the
-//! summary is replaced by the whole report as
-//! one JSON document on stdout, and the tenants' lines go to stderr so
-//! that stdout stays parseable. `--maps` adds each instance's memory map
-//! at exit (to the summary, or to the JSON as `memory_map`). The exit
-//! status is 0 if every tenant exited with status 0, 1 otherwise.
+//! tables), one per region, the frame pool's counters, how many modules
+//! were compiled for how many tenants (tenants whose module files hold the
+//! same bytes share one), and the run's host memory (the host heap's peak
+//! in the enclave profile, the translation tables of all tenants, the
+//! process's peak resident memory). Everything in the summary that a guest
+//! or a manifest names (tenants, regions, grantees, trap and failure
+//! messages, memory maps) has its control characters escaped, as have the
+//! tenants' lines, so that no guest can rewrite the operator's terminal or
+//! add a row to a table. A tenant that could not be prepared (its module,
+//! its instantiation, its start function) is a `failed` row; the others
+//! run. With `--json` the summary is replaced by the whole report as one
+//! JSON document on stdout, and the tenants' lines go to stderr so that
+//! stdout stays parseable. `--maps` adds each instance's memory map at exit
+//! (to the summary, or to the JSON as `memory_map`). The exit status is 0
+//! if every tenant exited with status 0, 1 otherwise.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -154,6 +156,7 @@ fn summary(report: &Report) -> String {
         report.run,
         report.wall_ms
     ));
+    out.push_str(&modules_line(report));
     out.push_str(&host_memory_line(report));
     for tenant in &report.tenants {
         if let Some(map) = &tenant.memory_map {
@@ -191,6 +194,21 @@ fn peak_resident() -> Option<u64> {
         .parse()
         .ok()?;
     kib.checked_mul(1024)
+}
+
+/// `modules: N compiled for M tenants ...`: tenants whose module files
+/// have the same SHA-256 share one compiled module.
+fn modules_line(report: &Report) -> String {
+    let modules = report.modules;
+    let tenants = if modules.tenants == 1 {
+        "tenant"
+    } else {
+        "tenants"
+    };
+    format!(
+        "modules: {} compiled for {} {tenants} (one per distinct file SHA-256)\n",
+        modules.compiled, modules.tenants
+    )
 }
 
 /// `host memory: ...`: the heap's peak and what it holds at exit, the

@@ -2,6 +2,8 @@
 //! one tenant's failure (its module, its instantiation, its start function,
 //! a store limit) fails that tenant alone, and what guests print or name
 //! reaches the operator's terminal with its control characters escaped.
+//! Tenants whose module files hold the same bytes share one compiled
+//! module, which the report counts, and still each have their own memory.
 //! The guests are small WAT modules written by each test (no C toolchain).
 
 use std::path::{Path, PathBuf};
@@ -224,6 +226,138 @@ fn in_a_pipeline_a_failed_tenant_stops_those_after_it() {
     assert_eq!(tenant(&report, "first")["outcome"]["status"], "exited");
     assert_eq!(tenant(&report, "broken")["outcome"]["status"], "failed");
     assert_eq!(tenant(&report, "last")["outcome"]["status"], "skipped");
+}
+
+/// A module that prints the 8 bytes its data segment put at 64
+/// (`initial\n`), overwrites them with `written\n` and prints them again.
+const REWRITER: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "initial\n")
+  (data (i32.const 128) "written\n")
+  (func $print
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 8))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16))))
+  (func (export "_start")
+    (call $print)
+    (memory.copy (i32.const 64) (i32.const 128) (i32.const 8))
+    (call $print)))"#;
+
+/// The summary's line of modules compiled for tenants.
+fn modules_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("modules: "))
+        .unwrap_or_else(|| panic!("no modules line in\n{stdout}"))
+}
+
+#[test]
+fn tenants_with_the_same_module_bytes_share_one_module_but_not_memory() {
+    let dir = scratch("shared-module");
+    // `first` and `second` name two files with the same bytes; `other` has
+    // a module of its own.
+    std::fs::create_dir_all(dir.join("copy")).unwrap();
+    let other = printer("other ran\\n", false, "");
+    let files = [
+        ("rewriter.wat", REWRITER),
+        ("copy/rewriter.wat", REWRITER),
+        ("other.wat", other.as_str()),
+    ];
+    // A pipeline: `first` has written its page before `second` reads its own.
+    let mut manifest = String::from("run = \"pipeline\"\nframe_budget = \"16MiB\"\n\n");
+    for (name, module) in [
+        ("first", "rewriter.wat"),
+        ("second", "copy/rewriter.wat"),
+        ("other", "other.wat"),
+    ] {
+        manifest.push_str(&tenant_table(name, module));
+    }
+    let path = deployment(&dir, &files, &manifest);
+
+    let out = platform(&path, &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(
+            "[first] initial\n[first] written\n\
+             [second] initial\n[second] written\n\
+             [other] other ran\n\n"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        modules_line(&stdout),
+        "modules: 2 compiled for 3 tenants (one per distinct file SHA-256)"
+    );
+
+    let out = platform(&path, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["modules"],
+        serde_json::json!({"compiled": 2, "tenants": 3})
+    );
+    for name in ["first", "second", "other"] {
+        assert_eq!(
+            tenant(&report, name)["outcome"],
+            serde_json::json!({"status": "exited", "code": 0}),
+            "{name}"
+        );
+    }
+    let first = &tenant(&report, "first")["measurement"];
+    assert_eq!(first, &tenant(&report, "second")["measurement"]);
+    assert_ne!(first, &tenant(&report, "other")["measurement"]);
+}
+
+#[test]
+fn every_tenant_of_a_broken_module_fails_with_its_own_path() {
+    let dir = scratch("shared-broken");
+    std::fs::create_dir_all(dir.join("copy")).unwrap();
+    let good = printer("good ran\\n", false, "");
+    let broken = "(module (func (export \"_start\")";
+    let files = [
+        ("broken.wat", broken),
+        ("copy/broken.wat", broken),
+        ("good.wat", good.as_str()),
+    ];
+    let mut manifest = String::from("frame_budget = \"16MiB\"\n\n");
+    for (name, module) in [
+        ("one", "broken.wat"),
+        ("two", "copy/broken.wat"),
+        ("good", "good.wat"),
+    ] {
+        manifest.push_str(&tenant_table(name, module));
+    }
+    let path = deployment(&dir, &files, &manifest);
+
+    let out = platform(&path, &["--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["modules"],
+        serde_json::json!({"compiled": 1, "tenants": 1})
+    );
+    assert_eq!(tenant(&report, "good")["outcome"]["code"], 0);
+    for (name, file) in [("one", "broken.wat"), ("two", "copy/broken.wat")] {
+        let outcome = &tenant(&report, name)["outcome"];
+        assert_eq!(outcome["status"], "failed", "{name}: {outcome}");
+        let error = outcome["error"].as_str().unwrap();
+        let at = dir.join(file).display().to_string();
+        assert!(error.contains(&format!("(at {at}:")), "{name}: {error}");
+    }
+
+    let out = platform(&path, &[]);
+    assert_eq!(
+        modules_line(&text(&out.stdout)),
+        "modules: 1 compiled for 1 tenant (one per distinct file SHA-256)"
+    );
 }
 
 /// A fake summary row, as a guest would forge it.

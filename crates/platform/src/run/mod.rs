@@ -3,11 +3,13 @@
 //!
 //! ```text
 //!  Manifest ──► setup: Engine (frame_budget, memory, fuel), Platform (policy),
-//!                      modules (SHA-256 measured; artifacts checked and made
-//!                      executable), regions (+ contents), grants
+//!                      modules (SHA-256 measured; one per distinct file;
+//!                      artifacts checked and made executable), regions
+//!                      (+ contents), grants
 //!           ──► one Store per tenant: WASI + "waven" ABI, address space attached
 //!           ──► run: all at once on threads ("parallel") or one by one ("pipeline")
-//!           ──► Report: outcomes, frames, regions and grants, pool counters
+//!           ──► Report: outcomes, frames, regions and grants, pool counters,
+//!                       modules compiled for how many tenants
 //! ```
 //!
 //! Nothing runs until everything is ready. What concerns the whole
@@ -32,6 +34,11 @@
 //!   compared before anything of it is parsed. The registry compares it when
 //!   the grantee opens or maps the region, so a mismatching tenant still
 //!   runs but is refused the region (`EACCES`).
+//! * **One module per file content.** Tenants whose module files hold the
+//!   same bytes (the same SHA-256, whatever their paths) share one compiled
+//!   [`waven_runtime::Module`] and its copy-on-write memory image; each
+//!   still has its own instance, limits and memory. The report counts them
+//!   ([`Report::modules`]).
 //! * **Regions of the manifest** are created by the host and filled from
 //!   their `contents` file before anything runs. A host-owned region is
 //!   `host/name` in the registry; a region the manifest gives a tenant is
@@ -79,8 +86,8 @@ use waven_runtime::Watchdog;
 pub use escape::{escape_bytes, escape_text};
 pub use output::{print_prefixed, LineSink, Stream, MAX_LINE};
 pub use report::{
-    GrantInfo, HostMemory, MapEntry, Outcome, PoolReport, RegionInfo, Report, TenantReport,
-    TrapReport,
+    GrantInfo, HostMemory, MapEntry, ModuleSharing, Outcome, PoolReport, RegionInfo, Report,
+    TenantReport, TrapReport,
 };
 pub use setup::{measure, measurement_text};
 
@@ -251,7 +258,7 @@ pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
     let wall_ms = started.elapsed().as_secs_f64() * 1e3;
     // The modules hold their memory images (copy-on-write instantiation):
     // let those frames go, so that the pool counts what the run left.
-    setup.modules.clear();
+    let modules = setup.release_modules();
     Ok(Report {
         run: match manifest.run {
             RunMode::Parallel => "parallel",
@@ -266,6 +273,7 @@ pub fn run(manifest: &Manifest, options: &Options) -> Result<Report, RunError> {
         tenants,
         regions: regions(&setup),
         pool: setup.engine.frame_pool().stats().into(),
+        modules,
         host_memory: None,
     })
 }

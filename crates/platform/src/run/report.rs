@@ -28,6 +28,8 @@ pub struct Report {
     pub regions: Vec<RegionInfo>,
     /// The frame pool after every tenant ended.
     pub pool: PoolReport,
+    /// How many modules were compiled for how many tenants.
+    pub modules: ModuleSharing,
     /// The host's memory as the embedder measured it ([`run`](super::run)
     /// leaves it `None`; `waven platform` fills it in).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,6 +53,18 @@ pub struct HostMemory {
     /// heap, code and thread stacks), where the host reports it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_resident: Option<u64>,
+}
+
+/// How many modules a run compiled for how many tenants: tenants whose
+/// module files hold the same bytes (the same SHA-256) share one compiled
+/// module and its copy-on-write memory image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ModuleSharing {
+    /// Distinct modules compiled, or loaded from precompiled artifacts.
+    pub compiled: usize,
+    /// Tenants that got one of them (not those whose module could not be
+    /// read, compiled or registered).
+    pub tenants: usize,
 }
 
 /// How one tenant ran.

@@ -1,6 +1,22 @@
 //! Everything that happens before the first tenant starts: the engine, the
 //! platform, the tenants' modules and measurements, the manifest's regions
 //! and grants.
+//!
+//! Tenants whose module files hold the same bytes share one [`Module`]:
+//!
+//! ```text
+//!  tenant a ── a.wasm ─┐
+//!                      ├─ same SHA-256 ──► Module (code, copy-on-write image)
+//!  tenant b ── b.wasm ─┘
+//!  tenant c ── c.wasm ─── other SHA-256 ─► Module
+//! ```
+//!
+//! The key is the SHA-256 of the file's bytes as stored (of the artifact
+//! itself for a `.cwasm`), so a file is compiled once however many tenants
+//! name it, by whatever path. Each tenant still has its own pin check
+//! (`artifact_sha256`) and registers its own instance with its own limits;
+//! each instance's memory is its own (on virtual memory, a copy-on-write
+//! clone of the shared image), so no tenant sees another's writes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +26,7 @@ use sha2::{Digest, Sha256};
 use waven_mmu::{Errno, Rights};
 use waven_runtime::{Config, Engine, MemoryBackend, Module};
 
+use super::report::ModuleSharing;
 use super::RunError;
 use crate::manifest::{self, Manifest, MemoryKind, RightsSpec, TenantSpec};
 use crate::registry::{Measurement, Owner, Platform};
@@ -20,6 +37,12 @@ pub(crate) struct Setup {
     pub(crate) platform: Platform,
     /// Each tenant's compiled module and code measurement, by name.
     pub(crate) modules: HashMap<String, (Module, Measurement)>,
+    /// Every module compiled (or loaded from an artifact) and its code
+    /// measurement, by the SHA-256 of its file's bytes: a tenant whose file
+    /// holds the same bytes as an earlier one's gets this module. Modules
+    /// that failed are not kept: each tenant with such a file tries again
+    /// and gets its own error, naming its own path.
+    compiled: HashMap<[u8; 32], (Module, Measurement)>,
     /// The owner named in the manifest of each region it declares.
     pub(crate) region_owners: HashMap<String, String>,
     /// Tenants whose module could not be read, compiled or registered: the
@@ -34,8 +57,8 @@ pub(crate) struct Setup {
 }
 
 impl Setup {
-    /// Creates the engine and the platform, compiles every module (or
-    /// checks and loads its precompiled artifact), creates
+    /// Creates the engine and the platform, compiles every distinct module
+    /// file once (or checks and loads its precompiled artifact), creates
     /// and fills the regions, and makes the grants. A tenant whose module
     /// cannot be loaded is recorded in `failed`; the manifest's grants to
     /// it (and its access as a region's owner) are not made, since it
@@ -74,6 +97,7 @@ impl Setup {
             engine,
             platform,
             modules: HashMap::new(),
+            compiled: HashMap::new(),
             region_owners: HashMap::new(),
             failed: HashMap::new(),
             setup_phase,
@@ -131,52 +155,55 @@ impl Setup {
         }
     }
 
-    /// The work of [`Setup::load_tenant`]; sets `measurement` as soon as
-    /// the file is read, for the report of a module that then fails.
+    /// How many modules were compiled for how many tenants, and lets them
+    /// go: they hold their memory images' frames, which the pool's
+    /// counters at the end of a run should not count.
+    pub(crate) fn release_modules(&mut self) -> ModuleSharing {
+        let sharing = ModuleSharing {
+            compiled: self.compiled.len(),
+            tenants: self.modules.len(),
+        };
+        self.compiled.clear();
+        self.modules.clear();
+        sharing
+    }
+
+    /// The work of [`Setup::load_tenant`]: the module of the tenant's file
+    /// (compiled now, or shared with an earlier tenant whose file held the
+    /// same bytes), and its instance registered. Sets `measurement` as soon
+    /// as it is known, for the report of a tenant that then fails.
     fn compile(
-        &self,
+        &mut self,
         tenant: &TenantSpec,
         measurement: &mut Option<Measurement>,
     ) -> Result<(Module, Measurement), RunError> {
-        let module_error = |message: String| RunError::Module {
-            tenant: tenant.name.clone(),
-            path: tenant.module.clone(),
-            message,
-        };
         let bytes = std::fs::read(&tenant.module)
-            .map_err(|error| module_error(format!("cannot read: {error}")))?;
+            .map_err(|error| module_error(tenant, format!("cannot read: {error}")))?;
+        let file_sha256 = measure(&bytes);
         // The pin holds for whatever the file now is (the manifest was
         // checked earlier; the file may have been replaced since).
         if let Some(expected) = &tenant.artifact_sha256 {
-            let found = measure(&bytes);
-            if found != *expected {
-                return Err(module_error(format!(
+            if file_sha256 != *expected {
+                let message = format!(
                     "the artifact's SHA-256 is {}, but the manifest's artifact_sha256 is {}: \
                      not the artifact that was pinned (rebuilt, replaced or damaged); nothing \
                      of it was loaded",
-                    hex(&found),
+                    hex(&file_sha256),
                     hex(expected)
-                )));
+                );
+                return Err(module_error(tenant, message));
             }
         }
-        let (module, measured) = if Module::is_artifact(&bytes) {
-            let module = Module::deserialize(&self.engine, &bytes)
-                .map_err(|error| module_error(artifact_message(error, self.engine.config())))?;
-            // The source module's SHA-256, which the artifact carries and
-            // `deserialize` checked: grants bound to the .wasm hold.
-            let measured = module.sha256();
-            *measurement = Some(measured);
-            (module, measured)
-        } else {
-            let measured = measure(&bytes);
-            *measurement = Some(measured);
-            let wasm = wat::parse_bytes(&bytes).map_err(|mut error| {
-                error.set_path(&tenant.module);
-                module_error(one_line(&error.to_string()))
-            })?;
-            let module = Module::new(&self.engine, &wasm)
-                .map_err(|error| module_error(error.to_string()))?;
-            (module, measured)
+        let (module, measured) = match self.compiled.get(&file_sha256) {
+            Some((module, measured)) => {
+                *measurement = Some(*measured);
+                (module.clone(), *measured)
+            }
+            None => {
+                let loaded = self.load_module(tenant, &bytes, measurement)?;
+                self.compiled.insert(file_sha256, loaded.clone());
+                loaded
+            }
         };
         self.platform
             .add_instance(&tenant.name, &tenant.name, measured, tenant.limits)
@@ -185,6 +212,37 @@ impl Setup {
                 message: format!("cannot register the instance: {}", errno_text(errno)),
             })?;
         Ok((module, measured))
+    }
+
+    /// Compiles a module file's `bytes` (text or binary), or loads them as
+    /// an artifact, with its code measurement; sets `measurement` as soon
+    /// as it is known.
+    fn load_module(
+        &self,
+        tenant: &TenantSpec,
+        bytes: &[u8],
+        measurement: &mut Option<Measurement>,
+    ) -> Result<(Module, Measurement), RunError> {
+        if Module::is_artifact(bytes) {
+            let module = Module::deserialize(&self.engine, bytes).map_err(|error| {
+                module_error(tenant, artifact_message(error, self.engine.config()))
+            })?;
+            // The source module's SHA-256, which the artifact carries and
+            // `deserialize` checked: grants bound to the .wasm hold.
+            let measured = module.sha256();
+            *measurement = Some(measured);
+            Ok((module, measured))
+        } else {
+            let measured = measure(bytes);
+            *measurement = Some(measured);
+            let wasm = wat::parse_bytes(bytes).map_err(|mut error| {
+                error.set_path(&tenant.module);
+                module_error(tenant, one_line(&error.to_string()))
+            })?;
+            let module = Module::new(&self.engine, &wasm)
+                .map_err(|error| module_error(tenant, error.to_string()))?;
+            Ok((module, measured))
+        }
     }
 
     /// Creates a region host-side, copies its contents file in, and gives
@@ -225,6 +283,15 @@ impl Setup {
         self.region_owners
             .insert(spec.name.clone(), spec.owner.name().to_owned());
         Ok(())
+    }
+}
+
+/// What went wrong with a tenant's module file.
+fn module_error(tenant: &TenantSpec, message: String) -> RunError {
+    RunError::Module {
+        tenant: tenant.name.clone(),
+        path: tenant.module.clone(),
+        message,
     }
 }
 
