@@ -224,10 +224,17 @@ impl Instance {
                     .collect()
             })
             .collect();
+        // Active segments are dropped once written (or never written, if
+        // instantiation fails first and the instance is never returned):
+        // they start dropped, with one shared empty slice.
+        let dropped: Arc<[u8]> = Arc::new([]);
         let datas = info
             .data
             .iter()
-            .map(|segment| segment.bytes.clone())
+            .map(|segment| match segment.mode {
+                DataMode::Passive => segment.bytes.clone(),
+                DataMode::Active { .. } => dropped.clone(),
+            })
             .collect();
         let data = InstanceData {
             module: module.clone(),
@@ -286,14 +293,14 @@ impl Instance {
                 ElementMode::Passive => {}
             }
         }
-        for (index, segment) in info.data.iter().enumerate() {
-            if let DataMode::Active { memory, offset } = &segment.mode {
-                if !matches!(image, ImageUse::Clone(_)) {
+        // A clone of the memory image holds what the segments wrote.
+        if !matches!(image, ImageUse::Clone(_)) {
+            for segment in &info.data {
+                if let DataMode::Active { memory, offset } = &segment.mode {
                     let offset = eval_offset(store, offset);
                     let memory = Memory(store_memory(&data, *memory));
                     memory.write(store, offset, &segment.bytes)?;
                 }
-                store.inner.instances[self.0 as usize].datas[index] = Arc::new([]);
             }
         }
         if let ImageUse::Record = image {
