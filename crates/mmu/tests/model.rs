@@ -1449,14 +1449,6 @@ proptest! {
     fn mmu_matches_the_reference_model((initial, frames, ops) in case()) {
         run((&initial, MAX_WASM_PAGES, 0), frames, &ops, true)?;
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 10_000,
-        max_shrink_iters: 20_000,
-        ..ProptestConfig::default()
-    })]
 
     #[test]
     fn lazily_mapped_regions_match_the_reference_model(

@@ -2043,3 +2043,71 @@ fn a_mapped_region_costs_page_state_only_where_touched() {
     drop(owner);
     assert_eq!(in_use(&pool), 0);
 }
+
+#[test]
+fn a_clone_of_a_snapshot_starts_without_page_state_and_fills_it_on_touch() {
+    let pool = pool(20_000);
+    // 16 MiB, every page written, no declared maximum.
+    let source = AddressSpace::new(&pool, MemoryLimits::new(256, None)).unwrap();
+    let bytes = pattern(16 << 20, 3);
+    source.write_bytes(0, &bytes).unwrap();
+    source.protect(P, P, R).unwrap();
+    let image = source.snapshot().unwrap();
+    drop(source);
+    let frames = in_use(&pool);
+    let empty = AddressSpace::new(&pool, MemoryLimits::new(0, None))
+        .unwrap()
+        .table_bytes();
+
+    let clone = image.try_clone().unwrap();
+    // Nothing per page yet: the tables and page state of an empty space,
+    // plus one run.
+    assert!(
+        clone.table_bytes() - empty <= 256,
+        "{}",
+        clone.table_bytes()
+    );
+    assert_eq!(in_use(&pool), frames);
+    // Every frame the clone may write is promised at once.
+    assert_eq!(clone.reserved_bytes(), 16 << 20);
+    // Contents, rights and kinds are the image's before any touch.
+    assert_eq!(
+        clone.page_info(P).map(|i| (i.rights, i.kind)),
+        Some((R, PageKind::CopyOnWrite))
+    );
+    assert_eq!(clone.resident_pages(), 4096);
+    let mut read = vec![0; 8192];
+    clone.read_bytes((10 << 20) - 4096, &mut read).unwrap();
+    assert_eq!(read[..], bytes[(10 << 20) - 4096..(10 << 20) + 4096]);
+    assert!(clone.write(P + 8, [1]).is_err(), "read-only in the image");
+    // A write copies one page; the image and a second clone keep theirs.
+    let other = image.try_clone().unwrap();
+    clone.write(5 << 20, [0xee]).unwrap();
+    assert_eq!(in_use(&pool), frames + 1);
+    assert_eq!(other.read::<1>(5 << 20).unwrap(), [bytes[5 << 20]]);
+    assert_eq!(image.read::<1>(5 << 20).unwrap(), [bytes[5 << 20]]);
+    // Touches set the stretches they reach, no more: three of the
+    // eight (a leaf of 8 KiB and a chunk of 16 KiB each).
+    let touched = clone.table_bytes() - empty;
+    assert!(
+        (3 * (24 << 10)..3 * (25 << 10)).contains(&touched),
+        "{touched}"
+    );
+    // Unmapping untouched pages gives their promise back.
+    clone.unmap(8 << 20, 8 << 20).unwrap();
+    assert_eq!(clone.reserved_bytes(), 8 << 20);
+    // The snapshot cannot change under its clones.
+    assert_eq!(image.protect(0, P, RW), Err(MmuError::Frozen));
+    assert_eq!(image.unmap(0, P), Err(MmuError::Frozen));
+    assert_eq!(image.discard(0, P), Err(MmuError::Frozen));
+    assert_eq!(image.prefault(0, P), Err(MmuError::Frozen));
+    assert!(matches!(image.share(0, P, "s", R), Err(MmuError::Frozen)));
+    // Dropping the snapshot's last handle first: the clones keep its
+    // frames; once they go too, every frame is back.
+    drop(image);
+    assert_eq!(other.read::<1>(1 << 20).unwrap(), [bytes[1 << 20]]);
+    drop(clone);
+    drop(other);
+    assert_eq!(in_use(&pool), 0);
+    assert_eq!(pool.stats().reserved, 0);
+}

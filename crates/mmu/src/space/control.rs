@@ -20,6 +20,14 @@ fn page_addr(vpn: usize) -> u64 {
     (vpn * PAGE_SIZE) as u64
 }
 
+/// The pages `first..first + count` that lie below `len`: empty if none
+/// do, never a range that runs backwards (which a run lookup would reject
+/// with a panic).
+fn page_span(first: usize, count: usize, len: usize) -> Range<usize> {
+    let end = first.saturating_add(count).min(len);
+    first.min(end)..end
+}
+
 impl AddressSpace {
     /// Maps fresh zero pages with `rights` at `addr..addr + len`, replacing
     /// whatever was there (private frames are released, shared pages
@@ -482,7 +490,7 @@ impl SpaceInner {
     pub(crate) fn remove_region_pages(&self, region: RegionId, first: usize, count: usize) {
         let mut state = self.lock();
         let limbo_start = state.limbo.len();
-        let range = first..first.saturating_add(count).min(state.pages.len());
+        let range = page_span(first, count, state.pages.len());
         state.pages.cut_region_runs(range.clone(), region);
         let unmapped = self.update_region_pages(&mut state, region, range, |_| None);
         state.pages.defer_each(&unmapped);
@@ -501,7 +509,7 @@ impl SpaceInner {
     ) {
         let mut state = self.lock();
         let limbo_start = state.limbo.len();
-        let range = first..first.saturating_add(count).min(state.pages.len());
+        let range = page_span(first, count, state.pages.len());
         state.pages.limit_region_runs(range.clone(), region, rights);
         let _ = self.update_region_pages(&mut state, region, range, |m| {
             Some(Mapping {
