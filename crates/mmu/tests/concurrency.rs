@@ -519,3 +519,60 @@ fn rights_taken_from_a_lazily_mapped_region_are_gone_when_the_call_returns() {
     drop(grantees);
     assert_eq!(pool.stats().in_use, 0, "every frame is back in the pool");
 }
+
+/// Threads that each start clones of one snapshot and touch them at once
+/// (first touches of the same image pages racing in different spaces)
+/// see the image's contents and only their own writes, and every frame
+/// comes back when the clones and the snapshot are gone.
+#[test]
+fn clones_of_one_snapshot_touched_at_once_stay_apart() {
+    const PAGES: u64 = 1024;
+    let pool = FramePool::new(64 << 20).unwrap();
+    let source = AddressSpace::new(&pool, MemoryLimits::new(PAGES / 16, None)).unwrap();
+    for page in 0..PAGES {
+        source
+            .write(page * 4096, (CANARY + page).to_le_bytes())
+            .unwrap();
+    }
+    let image = source.snapshot().unwrap();
+    drop(source);
+    let start = std::sync::Barrier::new(4);
+    thread::scope(|scope| {
+        for t in 0..4u64 {
+            let (image, start) = (&image, &start);
+            scope.spawn(move || {
+                for round in 0..8u64 {
+                    let clone = image.try_clone().unwrap();
+                    start.wait();
+                    let pinned = clone.pin();
+                    // The first touch of each 2 MiB chunk is a write: it must
+                    // copy the image's frame, never take it over.
+                    for page in [t, 512 + t] {
+                        pinned.write_u64(page * 4096 + 8, (t << 32) | page).unwrap();
+                    }
+                    // Every thread walks the pages in its own order, writing
+                    // one of every four.
+                    for i in 0..PAGES {
+                        let page = (i * (2 * t + 1) + round) % PAGES;
+                        let addr = page * 4096;
+                        assert_eq!(pinned.read_u64(addr).unwrap(), CANARY + page);
+                        if page % 4 == t {
+                            pinned.write_u64(addr + 8, (t << 32) | page).unwrap();
+                        }
+                    }
+                    for page in 0..PAGES {
+                        let addr = page * 4096;
+                        assert_eq!(pinned.read_u64(addr).unwrap(), CANARY + page);
+                        let own = if page % 4 == t { (t << 32) | page } else { 0 };
+                        assert_eq!(pinned.read_u64(addr + 8).unwrap(), own);
+                    }
+                }
+            });
+        }
+    });
+    for page in 0..PAGES {
+        assert_eq!(image.read::<8>(page * 4096 + 8).unwrap(), [0; 8]);
+    }
+    drop(image);
+    assert_eq!(pool.stats().in_use, 0);
+}
