@@ -799,6 +799,29 @@ fn fault_oof(f: &MemoryFault) -> bool {
 /// Runs one operation on both sides and checks that they agree; with
 /// `bytes`, every readable byte of every space is compared afterwards
 /// (which touches every page).
+/// Adds clones of space `s` to both sides, or checks that making them
+/// ran out of frames (then the model is restored: returns true).
+fn push_clones(
+    real: &mut Real,
+    model: &mut Model,
+    s: usize,
+    made: Result<Vec<AddressSpace>, MmuError>,
+) -> Result<bool, TestCaseError> {
+    match made {
+        Ok(made) => {
+            for clone in made {
+                real.spaces.push(clone);
+                model.clone_space(s);
+            }
+            Ok(false)
+        }
+        Err(e) => {
+            prop_assert_eq!(e, MmuError::OutOfFrames);
+            Ok(true)
+        }
+    }
+}
+
 fn step(real: &mut Real, model: &mut Model, op: &Op, bytes: bool) -> Result<(), TestCaseError> {
     let ns = real.spaces.len();
     let nr = real.regions.len();
@@ -952,17 +975,8 @@ fn step(real: &mut Real, model: &mut Model, op: &Op, bytes: bool) -> Result<(), 
         }
         Op::Clone { s } if ns < MAX_SPACES => {
             let s = s % ns;
-            match real.spaces[s].try_clone() {
-                Ok(clone) => {
-                    real.spaces.push(clone);
-                    model.clone_space(s);
-                    false
-                }
-                Err(e) => {
-                    prop_assert_eq!(e, MmuError::OutOfFrames);
-                    true
-                }
-            }
+            let made = real.spaces[s].try_clone().map(|clone| vec![clone]);
+            push_clones(real, model, s, made)?
         }
         Op::CloneSnapshot { s, clones } if ns + clones <= MAX_SPACES => {
             let s = s % ns;
@@ -971,19 +985,7 @@ fn step(real: &mut Real, model: &mut Model, op: &Op, bytes: bool) -> Result<(), 
                     .map(|_| snapshot.try_clone())
                     .collect::<Result<Vec<_>, _>>()
             });
-            match made {
-                Ok(made) => {
-                    for clone in made {
-                        real.spaces.push(clone);
-                        model.clone_space(s);
-                    }
-                    false
-                }
-                Err(e) => {
-                    prop_assert_eq!(e, MmuError::OutOfFrames);
-                    true
-                }
-            }
+            push_clones(real, model, s, made)?
         }
         Op::Read { s, addr, size } => {
             let s = s % ns;

@@ -432,13 +432,8 @@ impl AddressSpace {
             };
             clone.set_page(&mut clone_state, vpn, Some(page));
         }
-        clone
-            .size
-            .store(inner.size_bytes(), std::sync::atomic::Ordering::Release);
         drop(clone_state);
-        Ok(AddressSpace {
-            inner: Arc::new(clone),
-        })
+        Ok(clone.into_space(inner.size_bytes()))
     }
 
     /// A clone of this frozen snapshot in time independent of its size:
@@ -474,17 +469,20 @@ impl AddressSpace {
             let image = Image::new(pages, self.clone());
             clone_state.pages.add_run(0, LazyRun::image(image));
         }
-        clone
-            .size
-            .store(inner.size_bytes(), std::sync::atomic::Ordering::Release);
         drop(clone_state);
-        Ok(AddressSpace {
-            inner: Arc::new(clone),
-        })
+        Ok(clone.into_space(inner.size_bytes()))
     }
 }
 
 impl SpaceInner {
+    /// A handle to this new space (a clone), `size` bytes large.
+    fn into_space(self, size: u64) -> AddressSpace {
+        self.size.store(size, Ordering::Release);
+        AddressSpace {
+            inner: Arc::new(self),
+        }
+    }
+
     /// Unmaps this space's pages of `region` among the `count` pages from
     /// `first` (revocation).
     pub(crate) fn remove_region_pages(&self, region: RegionId, first: usize, count: usize) {
