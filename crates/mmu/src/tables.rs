@@ -108,35 +108,26 @@ impl Tables {
 
     const DIRECTORY_BYTES: usize = DIRECTORY_ENTRIES * std::mem::size_of::<usize>();
 
-    /// The leaf of page `vpn` (the zero leaf where none was allocated or
-    /// `vpn` lies beyond the directory).
-    #[inline(always)]
-    fn leaf(&self, vpn: u64) -> &Leaf {
-        let index = vpn / LEAF_PAGES as u64;
-        let Some(slot) = self.directory.get(index as usize) else {
-            return &ZERO_LEAF;
-        };
-        // Acquire pairs with the Release that published the leaf: its
-        // entries are seen initialized.
-        let leaf = slot.load(Ordering::Acquire);
-        // SAFETY: a directory entry is the zero leaf or a leaf this
-        // directory owns, which lives until `self` is dropped.
-        unsafe { &*leaf }
-    }
-
     /// The host address that reads of page `vpn` go to, or 0.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn read_entry(&self, vpn: u64) -> usize {
-        // Acquire pairs with the Release in `set`: whoever sees a frame's
-        // address also sees the frame's contents (zeroed or copied) that
-        // were written before the entry was published.
-        self.leaf(vpn).read[vpn as usize % LEAF_PAGES].load(Ordering::Acquire)
+        // SAFETY: the view's tables are `self`, alive for this call.
+        unsafe { self.view().read_entry(vpn) }
     }
 
     /// The host address that writes of page `vpn` go to, or 0.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn write_entry(&self, vpn: u64) -> usize {
-        self.leaf(vpn).write[vpn as usize % LEAF_PAGES].load(Ordering::Acquire)
+        // SAFETY: as in `read_entry`.
+        unsafe { self.view().write_entry(vpn) }
+    }
+
+    /// The directory as a pin keeps it, so that an access follows no
+    /// handle to reach it (see [`DirectoryView`]).
+    pub(crate) fn view(&self) -> DirectoryView {
+        DirectoryView {
+            entries: self.directory.as_ptr(),
+        }
     }
 
     /// The directory, for code that translates inline: entry `addr >> 21`
@@ -176,6 +167,64 @@ impl Tables {
         let leaf = unsafe { &*leaf };
         leaf.read[vpn % LEAF_PAGES].store(read, Ordering::Release);
         leaf.write[vpn % LEAF_PAGES].store(write, Ordering::Release);
+    }
+}
+
+/// The directory of a [`Tables`] by its address: the lookups of
+/// [`Tables::read_entry`] and [`Tables::write_entry`] without the load of
+/// the directory's address and length from the tables first (the
+/// interpreter's accesses pay for every load on their dependency chain).
+/// Valid while the tables live; a [`crate::Pinned`] holds the space, and
+/// so its tables, for as long as it keeps a view.
+#[derive(Clone, Copy)]
+pub(crate) struct DirectoryView {
+    /// [`DIRECTORY_ENTRIES`] entries.
+    entries: *const AtomicPtr<Leaf>,
+}
+
+impl DirectoryView {
+    /// The leaf of page `vpn` (the zero leaf beyond the directory).
+    ///
+    /// # Safety
+    ///
+    /// The tables this view came from are alive, and stay alive while the
+    /// caller uses the leaf (the lifetime is the caller's to bound: both
+    /// callers read one entry and let the leaf go).
+    #[inline(always)]
+    unsafe fn leaf<'a>(self, vpn: u64) -> &'a Leaf {
+        let index = vpn / LEAF_PAGES as u64;
+        if index >= DIRECTORY_ENTRIES as u64 {
+            return &ZERO_LEAF;
+        }
+        // SAFETY: `index` is below the directory's length, and the
+        // directory is alive (the caller's contract); a directory entry is
+        // the zero leaf or a leaf the tables own, alive as long as they
+        // are. Acquire pairs with the Release that published the leaf.
+        unsafe { &*(*self.entries.add(index as usize)).load(Ordering::Acquire) }
+    }
+
+    /// As [`Tables::read_entry`].
+    ///
+    /// # Safety
+    ///
+    /// The tables this view came from are alive.
+    #[inline(always)]
+    pub(crate) unsafe fn read_entry(self, vpn: u64) -> usize {
+        // SAFETY: the caller's contract.
+        let leaf = unsafe { self.leaf(vpn) };
+        leaf.read[vpn as usize % LEAF_PAGES].load(Ordering::Acquire)
+    }
+
+    /// As [`Tables::write_entry`].
+    ///
+    /// # Safety
+    ///
+    /// The tables this view came from are alive.
+    #[inline(always)]
+    pub(crate) unsafe fn write_entry(self, vpn: u64) -> usize {
+        // SAFETY: the caller's contract.
+        let leaf = unsafe { self.leaf(vpn) };
+        leaf.write[vpn as usize % LEAF_PAGES].load(Ordering::Acquire)
     }
 }
 
